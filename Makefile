@@ -1,0 +1,37 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.toilbot-installed
+
+.PHONY: run test lint pytest check bench clean
+
+$(STAMP): pyproject.toml scripts/bootstrap
+	scripts/bootstrap $(PYTHON) $(VENV)
+	touch $(STAMP)
+
+## make run: the local console on embedded defaults (no Slack, no Redis server needed)
+run: $(STAMP)
+	$(BIN)/toilbot console
+
+## make test: lint, types and the whole test suite (real Redis, real Ansible)
+test: lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+## make check: validate toilbot.yaml, command specs, policy, inventory and playbooks
+check: $(STAMP)
+	$(BIN)/toilbot check
+
+## make bench: the bot's overhead over plain ansible-playbook, and worker memory
+bench: $(STAMP)
+	$(BIN)/python bench/overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""toilbot console | exec | worker | check: the only place that exits."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from collections.abc import Sequence
+
+from bot import messages
+from bot.check import run_checks
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, StoreError, ToilbotError
+from bot.frontend import EXIT_CONFIG, EXIT_REFUSED, Session, console
+from bot.policy import USER_ID
+from bot.service import Bot
+from bot.store import Store, connect
+from bot.worker import run_worker
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toilbot", description="ChatOps for operations teams: patch, restart, measure toil."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    con = sub.add_parser("console", help="interactive console on the local pipeline")
+    con.add_argument(
+        "--user", help="act as this Slack user id (default: local_user from toilbot.yaml)"
+    )
+    con.add_argument(
+        "--no-worker", action="store_true", help="leave jobs to `toilbot worker` processes"
+    )
+    ex = sub.add_parser("exec", help="run one command and print the result")
+    ex.add_argument("text", help='the command, e.g. "status localhost"')
+    ex.add_argument(
+        "--user", help="act as this Slack user id (default: local_user from toilbot.yaml)"
+    )
+    ex.add_argument("--json", action="store_true", help="print one JSON object")
+    ex.add_argument("--yes", action="store_true", help="confirm commands that ask for confirmation")
+    ex.add_argument(
+        "--no-worker", action="store_true", help="leave the job to `toilbot worker` processes"
+    )
+    wk = sub.add_parser(
+        "worker", help="run queued jobs (production; scale out with more processes)"
+    )
+    wk.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    sub.add_parser("check", help="validate config, specs, policy, inventory and playbooks")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.command == "worker" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "check":
+        return run_checks(sys.stdout)
+    try:
+        settings = load_settings()
+        user = getattr(args, "user", None) or settings.local_user
+        if not re.fullmatch(USER_ID, user):
+            print(messages.bad_user_id(user), file=sys.stderr)
+            return EXIT_REFUSED
+        store = connect(settings.redis_url, settings.data_dir)
+        bot = Bot.load(settings, store)
+    except (ConfigError, StoreError) as exc:
+        print(messages.config_invalid(str(exc)), file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return _dispatch(args, settings, store, bot, user)
+    except ToilbotError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _dispatch(
+    args: argparse.Namespace, settings: Settings, store: Store, bot: Bot, user: str
+) -> int:
+    if args.command == "worker":
+        print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
+        run_worker(settings, store, burst=args.burst)
+        return 0
+    session = Session(bot, store, user, source=args.command, local_worker=not args.no_worker)
+    if args.command == "console":
+        banner = messages.console_banner(
+            user, store.description, str(settings.config_path), str(settings.inventory_path)
+        )
+        return console(session, banner)
+    print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
+    return session.run(args.text, lambda _prompt: bool(args.yes), sys.stdout, as_json=args.json)

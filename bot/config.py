@@ -1,0 +1,126 @@
+"""Settings from the environment and one toilbot.yaml, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import ConfigError
+from bot.policy import USER_ID, Policy, load_policy
+from bot.schema import Node, load_yaml
+
+DEFAULT_CONFIG = "toilbot.yaml"
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    lease_seconds: int  # a running job's heartbeat lease: a worker silent this long is dead
+    output_lines: int  # lines of Ansible output kept per job
+    keep: int  # job records kept in the listing
+    forks: int  # Ansible forks per job
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    inventory_path: Path
+    commands_dir: Path
+    playbooks_dir: Path
+    timezone: str
+    channels: dict[str, str]
+    local_user: str
+    policy: Policy
+    jobs: JobSettings
+    redis_url: str | None
+    data_dir: Path
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    return Path(env.get("TOILBOT_CONFIG") or DEFAULT_CONFIG).resolve()
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    if env.get("TOILBOT_DATA_DIR"):
+        return Path(env["TOILBOT_DATA_DIR"]).resolve()
+    state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "toilbot"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = config_path(env)
+    root = load_yaml(path)
+    root.check_keys(
+        {
+            "inventory",
+            "commands_dir",
+            "playbooks_dir",
+            "timezone",
+            "channels",
+            "local_user",
+            "policy",
+            "jobs",
+        }
+    )
+    base = path.parent
+
+    def directory(node: Node) -> Path:
+        found = (base / node.text()).resolve()
+        if not found.is_dir():
+            raise node.error(f"{found} is not a directory", "point it at an existing folder")
+        return found
+
+    inventory_node = root.child("inventory")
+    inventory = (base / inventory_node.text()).resolve()
+    if not inventory.is_file():
+        raise inventory_node.error(f"{inventory} does not exist", "point it at your inventory file")
+
+    tz_node = root.child("timezone", "UTC")
+    timezone = tz_node.text()
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise tz_node.error(
+            f"{timezone!r} is not an IANA timezone", "write e.g. Europe/Oslo or UTC"
+        ) from None
+
+    channels = {
+        name: node.text(
+            r"[#A-Za-z0-9_-]+", "write a channel name such as #ops or an id such as C0123"
+        )
+        for name, node in root.child("channels", {}).items()
+    }
+    jobs_node = root.child("jobs", {})
+    jobs_node.check_keys({"lease_seconds", "output_lines", "keep", "forks"})
+    jobs = JobSettings(
+        lease_seconds=jobs_node.child("lease_seconds", 30).number(2, 3600),
+        output_lines=jobs_node.child("output_lines", 200).number(10, 10_000),
+        keep=jobs_node.child("keep", 1000).number(10, 1_000_000),
+        forks=jobs_node.child("forks", 10).number(1, 200),
+    )
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            "environment",
+            "REDIS_URL",
+            f"{redis_url!r} is not a Redis URL",
+            "write redis://host:6379/0, or unset it to use the embedded Redis",
+        )
+    return Settings(
+        config_path=path,
+        inventory_path=inventory,
+        commands_dir=directory(root.child("commands_dir", "commands")),
+        playbooks_dir=directory(root.child("playbooks_dir", "playbooks")),
+        timezone=timezone,
+        channels=channels,
+        local_user=root.child("local_user", "U0LOCAL").text(
+            USER_ID, "use a Slack-style user id such as U0LOCAL"
+        ),
+        policy=load_policy(root.child("policy")),
+        jobs=jobs,
+        redis_url=redis_url,
+        data_dir=data_dir(env),
+    )

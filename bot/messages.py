@@ -1,0 +1,287 @@
+"""Every string a person reads: replies, errors and start-up notes, in one place.
+
+Plain text with Slack mrkdwn backticks; the console prints it as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def _did_you_mean(options: Sequence[str]) -> str:
+    if not options:
+        return ""
+    return " Did you mean " + " or ".join(f"`{o}`" for o in options) + "?"
+
+
+def _usage(usage: str) -> str:
+    return f"\nUsage: `{usage}`"
+
+
+# --- parsing -----------------------------------------------------------------
+
+
+def too_long(length: int, limit: int) -> str:
+    return f"That command is {length} characters long; the limit is {limit}. Shorten it."
+
+
+def control_characters() -> str:
+    return "That command contains control characters. Type it again as plain text."
+
+
+def unbalanced_quotes(detail: str) -> str:
+    return f"Could not read that command ({detail.lower()}). Close every quote you open."
+
+
+def unknown_command(word: str, suggestions: Sequence[str]) -> str:
+    return f"There is no command `{word}`.{_did_you_mean(suggestions)} Type `help` for the list."
+
+
+def unknown_flag(token: str, suggestions: Sequence[str], usage: str) -> str:
+    options = [f"--{s}" for s in suggestions]
+    return f"`{token}` is not an option of this command.{_did_you_mean(options)}{_usage(usage)}"
+
+
+def repeated_flag(option: str, usage: str) -> str:
+    return f"`--{option}` is given twice. Give it once.{_usage(usage)}"
+
+
+def flag_takes_no_value(option: str, usage: str) -> str:
+    return f"`--{option}` is a switch and takes no value.{_usage(usage)}"
+
+
+def flag_needs_value(option: str, placeholder: str, usage: str) -> str:
+    return f"`--{option}` needs a value: `--{option} {placeholder}`.{_usage(usage)}"
+
+
+def missing_argument(name: str, usage: str) -> str:
+    return f"Missing <{name}>.{_usage(usage)}"
+
+
+def expected_word(expected: str, got: str, usage: str) -> str:
+    return f"Expected `{expected}` where you wrote `{got}`.{_usage(usage)}"
+
+
+def unexpected_word(word: str, usage: str) -> str:
+    return f"Unexpected `{word}` at the end of the command.{_usage(usage)}"
+
+
+def unknown_target(name: str, suggestions: Sequence[str], usage: str) -> str:
+    return (
+        f"<targets>: `{name}` is not a host or group in the inventory."
+        f"{_did_you_mean(suggestions)}{_usage(usage)}"
+    )
+
+
+def bad_choice(
+    param: str, value: str, choices: Sequence[str], suggestions: Sequence[str], usage: str
+) -> str:
+    allowed = ", ".join(choices)
+    hint = _did_you_mean(suggestions)
+    return f"<{param}>: `{value}` is not allowed (allowed: {allowed}).{hint}{_usage(usage)}"
+
+
+def bad_number(param: str, value: str, low: int | None, high: int | None, usage: str) -> str:
+    return f"<{param}>: `{value}` is not a whole number from {low} to {high}.{_usage(usage)}"
+
+
+def bad_duration(param: str, value: str, low: int | None, high: int | None, usage: str) -> str:
+    span = f" from {seconds_text(low or 0)} to {seconds_text(high or 0)}"
+    return f"<{param}>: `{value}` is not a duration{span} (write e.g. 90s, 30m, 2h).{_usage(usage)}"
+
+
+def seconds_text(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s" if sec else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h" if hours else f"{days}d"
+
+
+# --- policy ------------------------------------------------------------------
+
+
+def denied(user: str, command: str, permission: str) -> str:
+    return (
+        f"You ({user}) may not run `{command}`: it needs the `{permission}` permission, "
+        f"which none of your roles grants. Ask an admin to add you to a role that has it "
+        f"in toilbot.yaml (policy.roles)."
+    )
+
+
+# --- help --------------------------------------------------------------------
+
+
+def help_index(rows: Sequence[tuple[str, str]]) -> str:
+    width = max(len(usage) for usage, _ in rows)
+    lines = ["Commands:"]
+    lines += [f"  {usage.ljust(width)}  {summary}" for usage, summary in rows]
+    lines.append("Type `help <command>` for the details of one.")
+    return "\n".join(lines)
+
+
+def help_command(usage: str, summary: str, details: Sequence[str], footer: Sequence[str]) -> str:
+    lines = [f"`{usage}`", summary, *details, *footer]
+    return "\n".join(line for line in lines if line)
+
+
+def help_footer(permission: str, confirm: str, timeout: int, manual_minutes: int) -> str:
+    return (
+        f"Needs permission `{permission}`; confirmation: {confirm}; times out after "
+        f"{seconds_text(timeout)}; saves about {manual_minutes} minutes of manual work."
+    )
+
+
+def confirm_prompt(command: str, hosts: Sequence[str]) -> str:
+    shown = ", ".join(hosts[:10]) + (f" and {len(hosts) - 10} more" if len(hosts) > 10 else "")
+    return f"`{command}` will change {len(hosts)} host(s): {shown}. Confirm to run it."
+
+
+def not_confirmed(command: str) -> str:
+    return (
+        f"`{command}` needs confirmation and was not run. In `toilbot exec`, add --yes to confirm."
+    )
+
+
+def approval_unavailable(command: str) -> str:
+    return (
+        f"`{command}` needs approval by a second person, and toilbot cannot collect "
+        "approvals yet. Nothing was queued; run it in check mode or ask an admin to change "
+        "the command's confirm setting."
+    )
+
+
+# --- jobs --------------------------------------------------------------------
+
+
+def queued(job_id: int, command: str, hosts: int, check_mode: bool) -> str:
+    mode = " in check mode (nothing will change)" if check_mode else ""
+    plural = "host" if hosts == 1 else "hosts"
+    return f"Job {job_id} queued: `{command}` on {hosts} {plural}{mode}."
+
+
+def bad_job_id(text: str) -> str:
+    return f"`{text}` is not a job id. Job ids are numbers; `jobs` lists recent ones."
+
+
+def no_such_job(job_id: int) -> str:
+    return f"There is no job {job_id}. `jobs` lists recent ones."
+
+
+def no_jobs() -> str:
+    return "No jobs yet. Try `status localhost`."
+
+
+def cancel_requested(job_id: int) -> str:
+    return f"Cancelling job {job_id}: the Ansible run is being stopped."
+
+
+def cancelled_before_start(job_id: int) -> str:
+    return f"Job {job_id} was cancelled before it started."
+
+
+def already_finished(job_id: int, status: str) -> str:
+    return f"Job {job_id} has already ended ({status}); there is nothing to cancel."
+
+
+def worker_died(seconds: int) -> str:
+    return (
+        f"the worker running this job stopped answering (no heartbeat for {seconds}s); "
+        "the Ansible run was stopped"
+    )
+
+
+def horse_died(status: int) -> str:
+    return (
+        f"the worker process running this job died (wait status {status}); "
+        "the Ansible run was stopped"
+    )
+
+
+def job_timed_out(seconds: int) -> str:
+    return (
+        f"the playbook ran past this command's timeout of {seconds_text(seconds)} and was stopped"
+    )
+
+
+def job_cancelled_by(user: str) -> str:
+    return f"cancelled by {user}"
+
+
+def job_crashed(error: str) -> str:
+    return f"toilbot failed while running the job: {error}"
+
+
+def hosts_failed(count: int) -> str:
+    return f"{count} host{'s' if count != 1 else ''} did not succeed"
+
+
+def ansible_failed(rc: int) -> str:
+    return f"ansible-playbook exited with code {rc}; see the output"
+
+
+def internal_error(reference: str) -> str:
+    return (
+        f"Something went wrong inside toilbot (reference {reference}); nothing was queued. "
+        "The details are in the bot's log."
+    )
+
+
+# --- start-up ----------------------------------------------------------------
+
+
+def redis_in_use(description: str) -> str:
+    return f"Redis: {description}"
+
+
+def console_banner(user: str, redis: str, config: str, inventory: str) -> str:
+    return "\n".join(
+        [
+            "toilbot console: type a command (`help` lists them), Ctrl-D to leave.",
+            f"  you are {user}; config {config}; inventory {inventory}",
+            f"  {redis_in_use(redis)}",
+            "  Ctrl-C while a job runs cancels it.",
+            "  To connect Slack later: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+            "(see README, 'Connecting Slack').",
+        ]
+    )
+
+
+def console_cancelling(job_id: int) -> str:
+    return f"\nCtrl-C: cancelling job {job_id}..."
+
+
+def console_still_running(job_id: int) -> str:
+    return f"Job {job_id} is still running on another worker; `job {job_id}` shows it later."
+
+
+def bad_user_id(user: str) -> str:
+    return (
+        f"`{user}` is not a Slack user id. "
+        "Use an id such as U024BE7LH (Slack profile > Copy member ID)."
+    )
+
+
+def unused_permission(role: str, granted: str, needed: list[str]) -> str:
+    return (
+        f"policy: role {role} grants `{granted}`, which no command needs (a typo?). "
+        f"Permissions in use: {', '.join(needed)}"
+    )
+
+
+def no_ansible() -> str:
+    return "ansible-playbook is not installed. Run `make run` or `pip install ansible`."
+
+
+def check_summary(failures: int) -> str:
+    return "All checks passed." if failures == 0 else f"{failures} check(s) failed."
+
+
+def config_invalid(error: str) -> str:
+    return f"toilbot cannot start: {error}"

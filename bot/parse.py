@@ -1,0 +1,206 @@
+"""Text -> Invocation or BuiltinCall. Pure: no I/O, no Redis, no clock."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass
+
+from bot import messages
+from bot.errors import ParseError
+from bot.inventory import Inventory
+from bot.schema import parse_duration
+from bot.specs import CommandSpec, Param, ParamType
+
+MAX_TEXT = 500
+Value = int | str | bool
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A command implemented in Python (help, jobs, job, cancel)."""
+
+    name: str
+    summary: str
+    usage: str
+    permission: str | None  # None: anyone may run it
+    argument: str | None = None  # name of its one optional/required argument
+    argument_required: bool = False
+
+
+BUILTINS: dict[str, Builtin] = {
+    b.name: b
+    for b in (
+        Builtin("help", "List commands, or explain one", "help [command]", None, "command"),
+        Builtin("jobs", "Recent jobs and their status", "jobs", "jobs"),
+        Builtin("job", "One job: status, per-host results, output", "job <id>", "jobs", "id", True),
+        Builtin("cancel", "Stop a queued or running job", "cancel <id>", "cancel", "id", True),
+    )
+}
+
+
+@dataclass(frozen=True)
+class BuiltinCall:
+    builtin: Builtin
+    argument: str | None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A command spec with every argument typed, validated and resolved."""
+
+    spec: CommandSpec
+    values: dict[str, Value]
+    hosts: tuple[str, ...]
+
+    @property
+    def check_mode(self) -> bool:
+        return any(p.check_mode and self.values.get(p.name) for p in self.spec.params.values())
+
+    def normalized(self) -> str:
+        """The command as canonical text: same meaning, same string."""
+        words = []
+        for token in self.spec.grammar:
+            if token.startswith("{"):
+                words.append(str(self.values[token[1:-1]]))
+            else:
+                words.append(token)
+        for flag in self.spec.flags:
+            value = self.values.get(flag.name)
+            if value is None or value == flag.default:
+                continue
+            option = "--" + flag.name.replace("_", "-")
+            words.append(option if value is True else f"{option} {value}")
+        return " ".join(words)
+
+
+def tokenize(text: str) -> list[str]:
+    if len(text) > MAX_TEXT:
+        raise ParseError(messages.too_long(len(text), MAX_TEXT))
+    if any(ord(c) < 32 and c not in "\t\n" for c in text):
+        raise ParseError(messages.control_characters())
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise ParseError(messages.unbalanced_quotes(str(exc))) from None
+    if tokens and tokens[0].lower() in ("/ops", "ops"):
+        tokens = tokens[1:]
+    return tokens
+
+
+def parse(
+    text: str, specs: dict[str, CommandSpec], inventory: Inventory
+) -> Invocation | BuiltinCall:
+    tokens = tokenize(text)
+    if not tokens:
+        return BuiltinCall(BUILTINS["help"], None)
+    name = tokens[0].lower()
+    if name in BUILTINS:
+        return _parse_builtin(BUILTINS[name], tokens[1:])
+    if name not in specs:
+        known = sorted(set(specs) | set(BUILTINS))
+        raise ParseError(messages.unknown_command(tokens[0], suggest(tokens[0], known)))
+    return _parse_spec(specs[name], tokens[1:], inventory)
+
+
+def suggest(word: str, candidates: list[str]) -> list[str]:
+    return difflib.get_close_matches(word.lower(), candidates, n=3, cutoff=0.6)
+
+
+def _parse_builtin(builtin: Builtin, args: list[str]) -> BuiltinCall:
+    if len(args) > (1 if builtin.argument else 0):
+        raise ParseError(messages.unexpected_word(args[-1], builtin.usage))
+    if builtin.argument_required and not args:
+        raise ParseError(messages.missing_argument(builtin.argument or "", builtin.usage))
+    return BuiltinCall(builtin, args[0] if args else None)
+
+
+def _parse_spec(spec: CommandSpec, args: list[str], inventory: Inventory) -> Invocation:
+    usage = spec.usage()
+    flags = {f.name.replace("_", "-"): f for f in spec.flags}
+    values: dict[str, Value] = {}
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        token = args[i]
+        i += 1
+        if not token.startswith("--") or token == "--":  # noqa: S105 - not a password
+            positional.append(token)
+            continue
+        option, _, inline = token[2:].partition("=")
+        flag = flags.get(option.lower())
+        if flag is None:
+            raise ParseError(messages.unknown_flag(token, suggest(option, list(flags)), usage))
+        if flag.name in values:
+            raise ParseError(messages.repeated_flag(option, usage))
+        if flag.type is ParamType.BOOL:
+            if inline:
+                raise ParseError(messages.flag_takes_no_value(option, usage))
+            values[flag.name] = True
+            continue
+        if inline:
+            raw = inline
+        elif i < len(args):
+            raw = args[i]
+            i += 1
+        else:
+            raise ParseError(messages.flag_needs_value(option, flag.placeholder(), usage))
+        values[flag.name] = _value(flag, raw, inventory, usage)
+
+    grammar = spec.grammar[1:]
+    hosts: tuple[str, ...] = ()
+    for index, expected in enumerate(grammar):
+        if index >= len(positional):
+            missing = [t for t in grammar[index:] if t.startswith("{")]
+            what = missing[0][1:-1] if missing else expected
+            raise ParseError(messages.missing_argument(what, usage))
+        word = positional[index]
+        if expected.startswith("{"):
+            param = spec.params[expected[1:-1]]
+            values[param.name] = _value(param, word, inventory, usage)
+            if param.type is ParamType.TARGETS:
+                hosts = inventory.resolve(str(values[param.name])) or ()
+        elif word.lower() != expected:
+            raise ParseError(messages.expected_word(expected, word, usage))
+    if len(positional) > len(grammar):
+        raise ParseError(messages.unexpected_word(positional[len(grammar)], usage))
+    for flag in spec.flags:
+        if flag.name not in values and flag.default is not None:
+            values[flag.name] = flag.default
+    return Invocation(spec=spec, values=values, hosts=hosts)
+
+
+def _value(param: Param, raw: str, inventory: Inventory, usage: str) -> Value:
+    if param.type is ParamType.TARGETS:
+        if inventory.resolve(raw) is None:
+            raise ParseError(messages.unknown_target(raw, suggest(raw, inventory.names()), usage))
+        return raw
+    if param.type is ParamType.CHOICE:
+        if raw not in param.choices:
+            raise ParseError(
+                messages.bad_choice(
+                    param.name, raw, param.choices, suggest(raw, list(param.choices)), usage
+                )
+            )
+        return raw
+    if param.type is ParamType.INT:
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+        if number is None or not _in_range(number, param):
+            raise ParseError(
+                messages.bad_number(param.name, raw, param.minimum, param.maximum, usage)
+            )
+        return number
+    if param.type is ParamType.DURATION:
+        seconds = parse_duration(raw) if len(raw) < 20 and raw.isascii() else None
+        if seconds is None or not _in_range(seconds, param):
+            raise ParseError(
+                messages.bad_duration(param.name, raw, param.minimum, param.maximum, usage)
+            )
+        return seconds
+    raise AssertionError(f"unhandled parameter type {param.type}")  # pragma: no cover
+
+
+def _in_range(number: int, param: Param) -> bool:
+    low = param.minimum if param.minimum is not None else number
+    high = param.maximum if param.maximum is not None else number
+    return low <= number <= high

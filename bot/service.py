@@ -1,0 +1,108 @@
+"""The one way through: text from a person -> parse -> authorize -> confirm -> enqueue or answer.
+
+Every front end (console, exec, Slack) calls ``Bot.handle`` and renders the Reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot import handlers, messages
+from bot.config import Settings
+from bot.errors import CommandError, JobError
+from bot.inventory import Inventory, load_inventory
+from bot.jobs import JobRecord, Jobs
+from bot.parse import BuiltinCall, Invocation, parse
+from bot.policy import Decision
+from bot.specs import CommandSpec, Confirm, load_specs
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"  # a reply, nothing queued
+    QUEUED = "queued"  # a job was queued
+    NEEDS_CONFIRMATION = "needs_confirmation"  # ask the requester, then call again confirmed
+    REFUSED = "refused"  # parse error, denial, unknown job...
+
+
+@dataclass
+class Reply:
+    outcome: Outcome
+    text: str
+    job: JobRecord | None = None
+    decision: Decision | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not Outcome.REFUSED
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    specs: dict[str, CommandSpec]
+    inventory: Inventory
+    jobs: Jobs
+
+    @classmethod
+    def load(cls, settings: Settings, store: Store) -> Bot:
+        """Everything validated once: specs, inventory; a problem is a ConfigError."""
+        specs = load_specs(settings.commands_dir, settings.playbooks_dir)
+        inventory = load_inventory(settings.inventory_path)
+        return cls(
+            settings,
+            specs,
+            inventory,
+            Jobs(store.redis, settings.jobs.keep, settings.jobs.output_lines),
+        )
+
+    def handle(self, text: str, user: str, source: str, *, confirmed: bool = False) -> Reply:
+        try:
+            return self._handle(text, user, source, confirmed)
+        except CommandError as exc:
+            return Reply(Outcome.REFUSED, str(exc))
+        except JobError as exc:
+            return Reply(Outcome.REFUSED, str(exc))
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception(
+                "unexpected error handling %r for %s (reference %s)", text, user, reference
+            )
+            return Reply(Outcome.REFUSED, messages.internal_error(reference))
+
+    def _handle(self, text: str, user: str, source: str, confirmed: bool) -> Reply:
+        parsed = parse(text, self.specs, self.inventory)
+        permission = (
+            parsed.builtin.permission if isinstance(parsed, BuiltinCall) else parsed.spec.permission
+        )
+        decision = self.settings.policy.decide(user, permission)
+        if not decision:
+            name = parsed.builtin.name if isinstance(parsed, BuiltinCall) else parsed.spec.name
+            return Reply(
+                Outcome.REFUSED, messages.denied(user, name, permission or ""), decision=decision
+            )
+        if isinstance(parsed, BuiltinCall):
+            return Reply(Outcome.ANSWERED, handlers.run(self, parsed, user), decision=decision)
+        return self._submit(parsed, user, source, confirmed, decision)
+
+    def _submit(
+        self, invocation: Invocation, user: str, source: str, confirmed: bool, decision: Decision
+    ) -> Reply:
+        spec = invocation.spec
+        command = invocation.normalized()
+        if spec.confirm is Confirm.APPROVE and not invocation.check_mode:
+            return Reply(Outcome.REFUSED, messages.approval_unavailable(command), decision=decision)
+        if spec.confirm is Confirm.CONFIRM and not invocation.check_mode and not confirmed:
+            return Reply(
+                Outcome.NEEDS_CONFIRMATION,
+                messages.confirm_prompt(command, list(invocation.hosts)),
+                decision=decision,
+            )
+        record = self.jobs.submit(invocation, user, source)
+        text = messages.queued(record.id, command, len(record.hosts), record.check_mode)
+        return Reply(Outcome.QUEUED, text, job=record, decision=decision)

