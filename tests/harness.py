@@ -1,0 +1,33 @@
+"""A chat-transcript harness on the real pipeline: ``assert "ok" in bot.say("status localhost")``.
+
+Jobs run in this process on the real RQ queue and real Ansible, as in
+`toilbot console`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.frontend import Session
+from bot.service import Bot
+from bot.store import Store
+
+
+@dataclass
+class Harness:
+    bot: Bot
+    store: Store
+    last_exit: int = 0
+
+    @classmethod
+    def start(cls, settings: Settings, store: Store) -> Harness:
+        return cls(Bot.load(settings, store), store)
+
+    def say(self, text: str, user: str | None = None, *, confirm: bool = True) -> str:
+        """What the bot prints for ``text`` typed by ``user``, with jobs run to the end."""
+        session = Session(self.bot, self.store, user or self.bot.settings.local_user, "test")
+        out = io.StringIO()
+        self.last_exit = session.run(text, lambda _prompt: confirm, out)
+        return out.getvalue()

@@ -1,0 +1,114 @@
+"""toilbot.yaml and the inventory: validated once, errors name the file, the key and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import load_settings
+from bot.errors import ConfigError
+from bot.inventory import load_inventory
+from tests.conftest import write_config
+
+
+def settings_with(tmp_path: Path, **overrides: object):
+    path = write_config(tmp_path, **overrides)
+    return load_settings({"TOILBOT_CONFIG": str(path)}), path
+
+
+def test_the_example_config_loads():
+    """The toilbot.yaml shipped at the top of the repo is valid."""
+    repo = Path(__file__).resolve().parents[2]
+    settings = load_settings({"TOILBOT_CONFIG": str(repo / "toilbot.yaml")})
+    assert settings.policy.decide(settings.local_user, "patch").allowed
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "fragment"),
+    [
+        ({"inventory": "nowhere.yml"}, "inventory", "does not exist"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "is not an IANA timezone"),
+        ({"local_user": "bob"}, "local_user", "is not allowed here"),
+        ({"jobs": {"lease_seconds": 1}}, "jobs.lease_seconds", "below the minimum 2"),
+        ({"jobs": {"forks": "many"}}, "jobs.forks", "must be a whole number"),
+        ({"jobs": {"retries": 3}}, "jobs.retries", "is not a known key"),
+        ({"policy": {"roles": {"admin": {"permissions": "*"}}}}, "policy.roles.admin.permissions",
+         "must be a list"),
+        ({"policy": {"roles": {"admin": {"permissions": ["*"], "members": ["alice"]}}}},
+         "policy.roles.admin.members[0]", "is not allowed here"),
+        ({"policy": {}}, "policy.roles", "is required"),
+        ({"commands_dir": "nope"}, "commands_dir", "is not a directory"),
+        ({"colour": "blue"}, "colour", "is not a known key"),
+    ],
+)
+def test_malformed_config(tmp_path, overrides, key, fragment):
+    """Each mistake in toilbot.yaml is one message with the file, the key and the fix."""
+    path = write_config(tmp_path, **overrides)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"TOILBOT_CONFIG": str(path)})
+    assert key == caught.value.key
+    assert str(path) in str(caught.value)
+    assert fragment in str(caught.value)
+    assert "Fix: " in str(caught.value)
+
+
+def test_missing_config_file(tmp_path):
+    """A missing file says so and how to fix it."""
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings({"TOILBOT_CONFIG": str(tmp_path / "absent.yaml")})
+
+
+def test_bad_redis_url(tmp_path):
+    """REDIS_URL must be a Redis URL."""
+    path = write_config(tmp_path)
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        load_settings({"TOILBOT_CONFIG": str(path), "REDIS_URL": "localhost:6379"})
+
+
+def test_data_dir_defaults(tmp_path):
+    """The embedded Redis lives under TOILBOT_DATA_DIR, else $XDG_STATE_HOME/toilbot."""
+    path = write_config(tmp_path)
+    env = {"TOILBOT_CONFIG": str(path), "XDG_STATE_HOME": "/var/state"}
+    assert Path("/var/state/toilbot") == load_settings(env).data_dir
+    env["TOILBOT_DATA_DIR"] = str(tmp_path / "d")
+    assert tmp_path / "d" == load_settings(env).data_dir
+
+
+def inventory_file(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "inv.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_inventory_groups_include_children(tmp_path):
+    """A group resolves to its own hosts and its children's, sorted; 'all' is not a target."""
+    path = inventory_file(tmp_path, {"all": {"children": {
+        "prod": {"children": {"web": {"hosts": {"web-02": None, "web-01": None}},
+                              "db": {"hosts": {"db-01": {"ansible_host": "10.0.0.5"}}}}},
+    }}})
+    inventory = load_inventory(path)
+    assert ("db-01", "web-01", "web-02") == inventory.resolve("prod")
+    assert ("web-01", "web-02") == inventory.resolve("web")
+    assert ("db-01",) == inventory.resolve("db-01")
+    assert inventory.resolve("all") is None
+    assert inventory.resolve("nope") is None
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"all": {"hosts": {"web*": None}}}, "is not allowed here"),
+        ({"all": {"hosts": {"a,b": None}}}, "is not allowed here"),
+        ({"all": {"children": {"web": {"hosts": {"web": None}}}}}, "both a host and a group"),
+        ({"all": {"children": {}}}, "defines no hosts"),
+        ({"all": {"hosts": ["web-01"]}}, "must be a mapping"),
+        ({"all": {"groups": {}}}, "is not a known key"),
+    ],
+)
+def test_malformed_inventory(tmp_path, data, fragment):
+    """Names that could act as Ansible patterns, and structural mistakes, are refused."""
+    with pytest.raises(ConfigError, match="Fix: ") as caught:
+        load_inventory(inventory_file(tmp_path, data))
+    assert fragment in str(caught.value)

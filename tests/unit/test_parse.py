@@ -1,0 +1,207 @@
+"""Parser table tests: text -> invocation, and text -> the error a person reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import ParseError
+from bot.inventory import Inventory, load_inventory
+from bot.parse import BuiltinCall, Invocation, parse
+from bot.specs import CommandSpec, ParamType, load_specs
+from tests.conftest import write_config
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, CommandSpec], Inventory]:
+    directory = tmp_path_factory.mktemp("world")
+    write_config(directory)
+    specs = load_specs(directory / "commands", directory / "playbooks")
+    return specs, load_inventory(directory / "hosts.yml")
+
+
+def run(world: tuple[dict[str, CommandSpec], Inventory], text: str) -> Invocation | BuiltinCall:
+    specs, inventory = world
+    return parse(text, specs, inventory)
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized", "hosts", "values"),
+    [
+        ("status localhost", "status localhost", ("localhost",), {"targets": "localhost"}),
+        ("status web", "status web", ("web-01", "web-02"), {"targets": "web"}),
+        ("/ops status db", "status db", ("db-01",), {"targets": "db"}),
+        ("STATUS web-01", "status web-01", ("web-01",), {"targets": "web-01"}),
+        ("patch web-01 --check", "patch web-01 --check", ("web-01",),
+         {"targets": "web-01", "check": True}),
+        ("patch web --serial 2", "patch web --serial 2", ("web-01", "web-02"),
+         {"targets": "web", "serial": 2, "check": False}),
+        ("patch web --serial=1 --check", "patch web --check --serial 1", ("web-01", "web-02"),
+         {"targets": "web", "serial": 1, "check": True}),
+        ("restart nginx on web", "restart nginx on web", ("web-01", "web-02"),
+         {"service": "nginx", "targets": "web", "check": False}),
+        ("restart cron ON db-01 --check", "restart cron on db-01 --check", ("db-01",),
+         {"service": "cron", "targets": "db-01", "check": True}),
+        ("echo fast for 45m on local --count 3", "echo fast for 45m on local --count 3",
+         ("localhost",), {"mode": "fast", "period": 2700, "targets": "local", "count": 3,
+                          "dry_run": False}),
+        ("echo fast for 1m30s on local", "echo fast for 1m30s on local",
+         ("localhost",), {"mode": "fast", "period": 90, "targets": "local", "dry_run": False}),
+        ("echo careful for 60m on web-02 --dry-run", "echo careful for 1h on web-02 --dry-run",
+         ("web-02",), {"mode": "careful", "period": 3600, "targets": "web-02", "dry_run": True}),
+        ('status "localhost"', "status localhost", ("localhost",), {"targets": "localhost"}),
+    ],
+)
+def test_accepted(world, text, normalized, hosts, values):
+    """Valid text becomes an invocation with typed values and hosts resolved from the inventory."""
+    invocation = run(world, text)
+    assert isinstance(invocation, Invocation)
+    assert (normalized, hosts, values) == (invocation.normalized(), invocation.hosts,
+                                           invocation.values)
+
+
+def test_check_mode_follows_the_check_mode_flag(world):
+    """Only the flag marked check_mode turns on Ansible's check mode."""
+    assert run(world, "patch web --check").check_mode is True
+    assert run(world, "patch web").check_mode is False
+    assert run(world, "echo fast for 2m on web --dry-run").check_mode is True
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "help"),
+        ("help", "help"),
+        ("help patch", "help"),
+        ("jobs", "jobs"),
+        ("job 12", "job"),
+        ("cancel 42", "cancel"),
+    ],
+)
+def test_builtins(world, text, expected):
+    """Commands implemented in Python parse to a BuiltinCall."""
+    call = run(world, text)
+    assert isinstance(call, BuiltinCall)
+    assert expected == call.builtin.name
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("pach web-01", ["no command `pach`", "Did you mean `patch`?"]),
+        ("statsu localhost", ["Did you mean `status`"]),
+        ("frobnicate", ["no command `frobnicate`", "`help`"]),
+        ("status", ["Missing <targets>", "Usage: `status <targets>`"]),
+        ("status web-1", ["`web-1` is not a host or group", "Did you mean `web-01`", "Usage:"]),
+        ("status wbe", ["`wbe` is not a host or group", "`web`"]),
+        ("restart nginz on web", ["<service>: `nginz` is not allowed", "Did you mean `nginx`?",
+                                  "Usage: `restart <nginx|cron|ssh|demo> on <targets>"]),
+        ("restart nginx web", ["Expected `on` where you wrote `web`"]),
+        ("restart nginx on", ["Missing <targets>"]),
+        ("restart nginx at web", ["Expected `on` where you wrote `at`"]),
+        ("status web extra", ["Unexpected `extra`"]),
+        ("patch web --chek", ["`--chek` is not an option", "Did you mean `--check`?"]),
+        ("patch web --serial", ["`--serial` needs a value: `--serial N`"]),
+        ("patch web --serial 0", ["<serial>: `0` is not a whole number from 1 to 100"]),
+        ("patch web --serial 101", ["from 1 to 100"]),
+        ("patch web --serial two", ["`two` is not a whole number"]),
+        ("patch web --serial -3", ["`-3` is not a whole number"]),
+        ("patch web --check --check", ["`--check` is given twice"]),
+        ("patch web --check=yes", ["`--check` is a switch and takes no value"]),
+        ("echo fast for 10s on web", ["<period>: `10s` is not a duration from 1m to 1h"]),
+        ("echo fast for soon on web", ["`soon` is not a duration"]),
+        ("job", ["Missing <id>", "Usage: `job <id>`"]),
+        ("jobs now", ["Unexpected `now`"]),
+        ('status "web', ["Close every quote"]),
+    ],
+)
+def test_refused_with_a_useful_message(world, text, fragments):
+    """Every mistake names the argument, suggests a fix and shows the usage line where it helps."""
+    with pytest.raises(ParseError) as caught:
+        run(world, text)
+    for fragment in fragments:
+        assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["all", "*", "web*", "!web", "web:&db", "~web.*", "@hosts.txt", "web,db", "web-01,db-01",
+     "{{ lookup('pipe','id') }}", "localhost;id", "$(id)", "../etc", "web[0]"],
+)
+def test_host_patterns_are_never_targets(world, target):
+    """Only plain inventory names are targets; Ansible patterns are refused before Ansible sees them."""
+    with pytest.raises(ParseError, match="is not a host or group"):
+        run(world, f"status {target}")
+
+
+@pytest.mark.parametrize(
+    "service", ["{{ lookup('pipe','id') }}", "nginx;id", "$(reboot)", "nginx nginx", "*"]
+)
+def test_services_only_from_the_allowlist(world, service):
+    """A service outside the spec's allowlist is refused, template syntax included."""
+    with pytest.raises(ParseError):
+        run(world, f'restart "{service}" on web')
+
+
+def test_overlong_and_control_characters_are_refused(world):
+    """Text is bounded and must be printable."""
+    with pytest.raises(ParseError, match="limit is 500"):
+        run(world, "status " + "a" * 600)
+    with pytest.raises(ParseError, match="control characters"):
+        run(world, "status web\x1b[2J")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=80))
+def test_no_input_crashes_the_parser(world, text):
+    """Any text either parses or raises ParseError; nothing else escapes."""
+    try:
+        run(world, text)
+    except ParseError:
+        pass
+
+
+WORDS = ["status", "patch", "restart", "echo", "on", "for", "web", "web-01", "db", "local",
+         "localhost", "nginx", "cron", "fast", "2m", "1h", "--check", "--serial", "3", "--count",
+         "--dry-run", "all", "*", "{{", "}}", "lookup('pipe','id')", ";", "help", "jobs"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=8))
+def test_everything_accepted_is_within_the_spec(world, words):
+    """Whatever is accepted has inventory hosts only and values inside each parameter's bounds."""
+    specs, inventory = world
+    try:
+        result = run(world, " ".join(words))
+    except ParseError:
+        return
+    if isinstance(result, BuiltinCall):
+        return
+    assert set(result.hosts) <= inventory.hosts
+    for name, value in result.values.items():
+        param = result.spec.params[name]
+        if param.type is ParamType.CHOICE:
+            assert value in param.choices
+        elif param.type in (ParamType.INT, ParamType.DURATION):
+            assert param.minimum <= value <= param.maximum
+        elif param.type is ParamType.TARGETS:
+            assert inventory.resolve(value) == result.hosts
+        else:
+            assert isinstance(value, bool)
+
+
+def test_help_usage_lines(world):
+    """Usage lines are generated from the grammar and the flags."""
+    specs, _ = world
+    assert "patch <targets> [--check] [--serial N]" == specs["patch"].usage()
+    assert "restart <nginx|cron|ssh|demo> on <targets> [--check] [--serial N]" == specs[
+        "restart"
+    ].usage()
+
+
+def test_fixture_paths_exist():
+    """The fixtures this module relies on are part of the repository."""
+    assert (Path(__file__).parents[1] / "fixtures" / "commands" / "echo.yaml").is_file()
