@@ -39,8 +39,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("redis")
     sock = directory / "redis.sock"
     proc = subprocess.Popen(
-        [redis_server_binary(), "--port", "0", "--unixsocket", str(sock), "--save", "",
-         "--appendonly", "no", "--dir", str(directory)],
+        [
+            redis_server_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
         stdout=subprocess.DEVNULL,
     )
     client = redis.Redis(unix_socket_path=str(sock))
@@ -78,14 +89,20 @@ def write_config(directory: Path, **overrides: object) -> Path:
         shutil.copy(playbook, playbooks)
     markers = directory / "markers"
     markers.mkdir()
-    local = {"ansible_connection": "local",
-             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-             "marker_dir": str(markers)}
-    inventory = {"all": {"children": {
-        "local": {"hosts": {"localhost": local}},
-        "web": {"hosts": {"web-01": local, "web-02": local}},
-        "db": {"hosts": {"db-01": local}},
-    }}}
+    local = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "marker_dir": str(markers),
+    }
+    inventory = {
+        "all": {
+            "children": {
+                "local": {"hosts": {"localhost": local}},
+                "web": {"hosts": {"web-01": local, "web-02": local}},
+                "db": {"hosts": {"db-01": local}},
+            }
+        }
+    }
     (directory / "hosts.yml").write_text(yaml.safe_dump(inventory))
     config: dict[str, object] = {
         "inventory": "hosts.yml",
@@ -93,12 +110,16 @@ def write_config(directory: Path, **overrides: object) -> Path:
         "playbooks_dir": "playbooks",
         "local_user": ADMIN,
         "jobs": {"lease_seconds": 3, "forks": 5},
-        "policy": {"roles": {
-            "admin": {"permissions": ["*"], "members": [ADMIN]},
-            "operator": {"permissions": ["status", "restart", "patch", "jobs", "cancel", "slow"],
-                         "members": [OPERATOR]},
-            "viewer": {"permissions": ["status", "jobs"], "members": [VIEWER]},
-        }},
+        "policy": {
+            "roles": {
+                "admin": {"permissions": ["*"], "members": [ADMIN]},
+                "operator": {
+                    "permissions": ["status", "restart", "patch", "jobs", "cancel", "slow"],
+                    "members": [OPERATOR],
+                },
+                "viewer": {"permissions": ["status", "jobs"], "members": [VIEWER]},
+            }
+        },
     }
     config.update(overrides)
     path = directory / "toilbot.yaml"
@@ -114,8 +135,11 @@ def config_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def env(redis_url: str, config_path: Path, tmp_path: Path) -> dict[str, str]:
     environ = dict(os.environ)
-    environ.update(REDIS_URL=redis_url, TOILBOT_CONFIG=str(config_path),
-                   TOILBOT_DATA_DIR=str(tmp_path / "data"))
+    environ.update(
+        REDIS_URL=redis_url,
+        TOILBOT_CONFIG=str(config_path),
+        TOILBOT_DATA_DIR=str(tmp_path / "data"),
+    )
     return environ
 
 
@@ -134,10 +158,17 @@ def harness(settings: Settings, r: redis.Redis) -> Harness:
     return Harness.start(settings, Store(r, "test Redis"))
 
 
-def toilbot_cli(env: dict[str, str], *args: str, stdin: str | None = None,
-                timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def toilbot_cli(
+    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """Run the real `toilbot` command line in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], env=env, input=stdin, capture_output=True,
-        text=True, timeout=timeout, check=False, cwd=REPO,
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=REPO,
     )

@@ -34,10 +34,16 @@ def test_the_example_config_loads():
         ({"jobs": {"lease_seconds": 1}}, "jobs.lease_seconds", "below the minimum 2"),
         ({"jobs": {"forks": "many"}}, "jobs.forks", "must be a whole number"),
         ({"jobs": {"retries": 3}}, "jobs.retries", "is not a known key"),
-        ({"policy": {"roles": {"admin": {"permissions": "*"}}}}, "policy.roles.admin.permissions",
-         "must be a list"),
-        ({"policy": {"roles": {"admin": {"permissions": ["*"], "members": ["alice"]}}}},
-         "policy.roles.admin.members[0]", "is not allowed here"),
+        (
+            {"policy": {"roles": {"admin": {"permissions": "*"}}}},
+            "policy.roles.admin.permissions",
+            "must be a list",
+        ),
+        (
+            {"policy": {"roles": {"admin": {"permissions": ["*"], "members": ["alice"]}}}},
+            "policy.roles.admin.members[0]",
+            "is not allowed here",
+        ),
         ({"policy": {}}, "policy.roles", "is required"),
         ({"commands_dir": "nope"}, "commands_dir", "is not a directory"),
         ({"colour": "blue"}, "colour", "is not a known key"),
@@ -84,10 +90,21 @@ def inventory_file(tmp_path: Path, data: object) -> Path:
 
 def test_inventory_groups_include_children(tmp_path):
     """A group resolves to its own hosts and its children's, sorted; 'all' is not a target."""
-    path = inventory_file(tmp_path, {"all": {"children": {
-        "prod": {"children": {"web": {"hosts": {"web-02": None, "web-01": None}},
-                              "db": {"hosts": {"db-01": {"ansible_host": "10.0.0.5"}}}}},
-    }}})
+    path = inventory_file(
+        tmp_path,
+        {
+            "all": {
+                "children": {
+                    "prod": {
+                        "children": {
+                            "web": {"hosts": {"web-02": None, "web-01": None}},
+                            "db": {"hosts": {"db-01": {"ansible_host": "10.0.0.5"}}},
+                        }
+                    },
+                }
+            }
+        },
+    )
     inventory = load_inventory(path)
     assert ("db-01", "web-01", "web-02") == inventory.resolve("prod")
     assert ("web-01", "web-02") == inventory.resolve("web")

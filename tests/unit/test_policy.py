@@ -7,12 +7,23 @@ import pytest
 from bot.policy import load_policy
 from bot.schema import Node
 
-POLICY = load_policy(Node("toilbot.yaml", "policy", {"roles": {
-    "admin": {"permissions": ["*"], "members": ["U0ADMIN"]},
-    "operator": {"permissions": ["status", "patch*", "jobs"], "members": ["U0OPER", "U0BOTH"]},
-    "viewer": {"permissions": ["status"], "members": ["U0VIEW", "U0BOTH"]},
-    "empty": {"permissions": []},
-}}))
+POLICY = load_policy(
+    Node(
+        "toilbot.yaml",
+        "policy",
+        {
+            "roles": {
+                "admin": {"permissions": ["*"], "members": ["U0ADMIN"]},
+                "operator": {
+                    "permissions": ["status", "patch*", "jobs"],
+                    "members": ["U0OPER", "U0BOTH"],
+                },
+                "viewer": {"permissions": ["status"], "members": ["U0VIEW", "U0BOTH"]},
+                "empty": {"permissions": []},
+            }
+        },
+    )
+)
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,12 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_a_good_spec_loads(tmp_path):
     """Every field of a valid spec is typed."""
     spec = load_specs(write(tmp_path, GOOD), tmp_path)["restart"]
-    assert ("restart", 600, 15, Confirm.CONFIRM) == (spec.name, spec.timeout, spec.manual_minutes,
-                                                    spec.confirm)
+    assert ("restart", 600, 15, Confirm.CONFIRM) == (
+        spec.name,
+        spec.timeout,
+        spec.manual_minutes,
+        spec.confirm,
+    )
     assert [ParamType.CHOICE, ParamType.TARGETS, ParamType.INT, ParamType.BOOL] == [
         p.type for p in spec.params.values()
     ]
@@ -51,18 +55,39 @@ def test_a_good_spec_loads(tmp_path):
         (("name: restart", "name: Restart!"), "name", "is not allowed here"),
         (("name: restart", "name: help"), "name", "built-in command"),
         (("summary: Restart a service\n", ""), "summary", "is required"),
-        (('grammar: "restart {service} on {targets}"', 'grammar: "bounce {service} on {targets}"'),
-         "grammar", "must start with the command name"),
-        (('grammar: "restart {service} on {targets}"', 'grammar: "restart {service}"'),
-         "grammar", "do not match the arguments"),
-        (('grammar: "restart {service} on {targets}"', 'grammar: "restart {service} on {host}"'),
-         "grammar", "do not match the arguments"),
-        (("type: choice, choices: [nginx]", "type: choice"), "arguments.service.choices",
-         "is required"),
-        (("type: choice, choices: [nginx]", "type: choice, choices: ['{{x}}']"),
-         "arguments.service.choices[0]", "is not allowed here"),
-        (("type: choice, choices: [nginx]", "type: colour"), "arguments.service.type",
-         "'colour' is not allowed"),
+        (
+            (
+                'grammar: "restart {service} on {targets}"',
+                'grammar: "bounce {service} on {targets}"',
+            ),
+            "grammar",
+            "must start with the command name",
+        ),
+        (
+            ('grammar: "restart {service} on {targets}"', 'grammar: "restart {service}"'),
+            "grammar",
+            "do not match the arguments",
+        ),
+        (
+            ('grammar: "restart {service} on {targets}"', 'grammar: "restart {service} on {host}"'),
+            "grammar",
+            "do not match the arguments",
+        ),
+        (
+            ("type: choice, choices: [nginx]", "type: choice"),
+            "arguments.service.choices",
+            "is required",
+        ),
+        (
+            ("type: choice, choices: [nginx]", "type: choice, choices: ['{{x}}']"),
+            "arguments.service.choices[0]",
+            "is not allowed here",
+        ),
+        (
+            ("type: choice, choices: [nginx]", "type: colour"),
+            "arguments.service.type",
+            "'colour' is not allowed",
+        ),
         (("min: 1, max: 10", "min: 10, max: 1"), "flags.serial.max", "is below min"),
         (("min: 1, max: 10", "min: one, max: 10"), "flags.serial.min", "must be a whole number"),
         (("playbook: play.yml", "playbook: missing.yml"), "playbook", "does not exist"),
@@ -71,8 +96,11 @@ def test_a_good_spec_loads(tmp_path):
         (("manual_minutes: 15", "manual_minutes: -5"), "manual_minutes", "below the minimum 0"),
         (("confirm: confirm", "confirm: maybe"), "confirm", "'maybe' is not allowed"),
         (("permission: restart", "permission: restart\nowner: me"), "owner", "is not a known key"),
-        (("{type: bool, check_mode: true", "{type: int, min: 1, max: 2, check_mode: true"),
-         "flags.check.check_mode", "only a bool flag"),
+        (
+            ("{type: bool, check_mode: true", "{type: int, min: 1, max: 2, check_mode: true"),
+            "flags.check.check_mode",
+            "only a bool flag",
+        ),
     ],
 )
 def test_malformed_specs_name_the_file_key_and_fix(tmp_path, change, key, fragment):
