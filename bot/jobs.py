@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import redis
 from redis.typing import EncodableT, FieldT

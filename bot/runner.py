@@ -81,20 +81,30 @@ def _path_with_ansible() -> str:
     return f"{Path(found).parent}{os.pathsep}{path}" if found else path
 
 
-class _UnsafeDumper(yaml.SafeDumper):
+class _Unsafe(str):
+    """A string value Ansible must never template."""
+
+
+def _unsafe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _Unsafe(value)
+    if isinstance(value, list):
+        return [_unsafe(v) for v in value]
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
     pass
 
 
-def _unsafe_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar("!unsafe", value)
-
-
-_UnsafeDumper.add_representer(str, _unsafe_str)
+_Dumper.add_representer(
+    _Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value), style="'")
+)
 
 
 def extravars_yaml(values: dict[str, Any]) -> str:
-    """Extra vars as YAML where every string is ``!unsafe`` (inert to Jinja)."""
-    return yaml.dump({VAR_PREFIX + k: v for k, v in values.items()}, Dumper=_UnsafeDumper)
+    """Extra vars as YAML where every string value is ``!unsafe`` (inert to Jinja)."""
+    return yaml.dump({VAR_PREFIX + k: _unsafe(v) for k, v in values.items()}, Dumper=_Dumper)
 
 
 @dataclass

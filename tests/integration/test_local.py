@@ -1,0 +1,121 @@
+"""The local front ends as a person uses them: embedded Redis, the console, `toilbot check`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from bot.store import socket_path
+from tests.conftest import REPO, toilbot_cli
+
+
+def embedded_env(env: dict[str, str], data: Path) -> dict[str, str]:
+    environ = {k: v for k, v in env.items() if k != "REDIS_URL"}
+    environ["TOILBOT_DATA_DIR"] = str(data)
+    return environ
+
+
+def test_embedded_redis_starts_persists_and_stops(env, tmp_path):
+    """Without REDIS_URL a real redis-server starts under the data dir, keeps jobs, and stops."""
+    data = tmp_path / "state"
+    environ = embedded_env(env, data)
+    first = toilbot_cli(environ, "exec", "--json", "status localhost")
+    assert 0 == first.returncode, first.stderr
+    assert f"embedded Redis at unix://{socket_path(data)} (started; data in {data})" in first.stderr
+    assert 1 == json.loads(first.stdout)["job"]["id"]
+    deadline = time.monotonic() + 10
+    while (data / "redis.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (data / "redis.pid").exists(), "the last client out stops the server"
+    second = toilbot_cli(environ, "exec", "job 1")
+    assert "Job 1 succeeded" in second.stdout, second.stderr
+    assert (data / "appendonly.aof").exists() or (data / "appendonlydir").exists()
+
+
+def test_embedded_redis_is_shared_while_in_use(env, tmp_path):
+    """A second process joins the running embedded server instead of starting its own."""
+    data = tmp_path / "state"
+    environ = embedded_env(env, data)
+    holder = toilbot_cli(environ, "exec", "jobs")  # starts, then stops: nobody else connected
+    assert "(started;" in holder.stderr
+    sock = socket_path(data)
+    script = (
+        "import time; from pathlib import Path; from bot.store import connect; "
+        f"s = connect(None, Path({str(data)!r})); print(s.description, flush=True); time.sleep(60)"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", script], env=environ, stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
+    try:
+        assert server.stdout is not None
+        assert "(started;" in server.stdout.readline()
+        joined = toilbot_cli(environ, "exec", "jobs")
+        assert "(already running;" in joined.stderr
+        assert redis.Redis(unix_socket_path=str(sock)).ping()  # still up: the holder is connected
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_console_session(env):
+    """The console shows a banner, runs commands with progress, asks before changing hosts."""
+    typed = (
+        "\n".join(
+            [
+                "help",
+                "status localhost",
+                "restart nginx on localhost",
+                "no",
+                "pach localhost",
+                "jobs",
+            ]
+        )
+        + "\n"
+    )
+    proc = toilbot_cli(env, "console", stdin=typed)
+    out = proc.stdout
+    assert 0 == proc.returncode, proc.stderr
+    assert "toilbot console: type a command" in out
+    assert "To connect Slack later" in out
+    assert "localhost: ok · Gathering Facts" in out
+    assert "Job 1 succeeded" in out
+    assert "will change 1 host(s): localhost. Confirm to run it." in out
+    assert "needs confirmation and was not run" in out
+    assert "Did you mean `patch`?" in out
+    assert "Traceback" not in out + proc.stderr
+
+
+def test_check_passes_on_a_good_setup(env):
+    """`toilbot check` validates everything and syntax-checks every playbook."""
+    proc = toilbot_cli(env, "check")
+    assert 0 == proc.returncode, proc.stdout
+    assert "All checks passed." in proc.stdout
+    assert "ok   playbook" in proc.stdout and "slow.yml" in proc.stdout
+
+
+def test_check_finds_a_broken_playbook_and_a_policy_typo(env, config_path):
+    """A playbook with a syntax error and a permission no command needs both fail the check."""
+    broken = config_path.parent / "playbooks" / "echo.yml"
+    broken.write_text(
+        "- name: Broken\n  hosts: all\n  tasks:\n    - ansible.builtin.nosuchmodule: {}\n"
+    )
+    text = config_path.read_text().replace("- status\n      - restart", "- statsu\n      - restart")
+    config_path.write_text(text)
+    proc = toilbot_cli(env, "check")
+    assert 1 == proc.returncode
+    assert f"FAIL playbook {broken}" in proc.stdout
+    assert "grants `statsu`, which no command needs" in proc.stdout
+
+
+def test_check_reports_a_bad_spec(env, config_path):
+    """A malformed spec fails the check with the spec's file and key."""
+    spec = config_path.parent / "commands" / "status.yaml"
+    spec.write_text(spec.read_text().replace("timeout: 5m", "timeout: later"))
+    proc = toilbot_cli(env, "check")
+    assert 1 == proc.returncode
+    assert f"FAIL command specs: {spec}: timeout: must be a positive duration" in proc.stdout
