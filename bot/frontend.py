@@ -71,7 +71,12 @@ class Session:
             if confirm(reply.text):
                 reply = self.bot.handle(text, self.user, self.source, confirmed=True)
             else:
-                reply = Reply(Outcome.REFUSED, messages.not_confirmed(text.strip()))
+                how = (
+                    messages.confirm_with_yes()
+                    if self.source == "exec"
+                    else messages.confirm_declined()
+                )
+                reply = Reply(Outcome.REFUSED, messages.not_confirmed(text.strip(), how))
         if reply.outcome is not Outcome.QUEUED or reply.job is None:
             if as_json:
                 _print_json(out, reply, None)

@@ -143,10 +143,16 @@ def confirm_prompt(command: str, hosts: Sequence[str]) -> str:
     return f"`{command}` will change {len(hosts)} host(s): {shown}. Confirm to run it."
 
 
-def not_confirmed(command: str) -> str:
-    return (
-        f"`{command}` needs confirmation and was not run. In `toilbot exec`, add --yes to confirm."
-    )
+def not_confirmed(command: str, how: str) -> str:
+    return f"`{command}` needs confirmation and was not run. {how}"
+
+
+def confirm_with_yes() -> str:
+    return "Add --yes to confirm it."
+
+
+def confirm_declined() -> str:
+    return "Nothing changed."
 
 
 def approval_unavailable(command: str) -> str:
@@ -247,8 +253,8 @@ def console_banner(user: str, redis: str, config: str, inventory: str) -> str:
             f"  you are {user}; config {config}; inventory {inventory}",
             f"  {redis_in_use(redis)}",
             "  Ctrl-C while a job runs cancels it.",
-            "  To connect Slack later: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
-            "(see README, 'Connecting Slack').",
+            "  Slack: not connected. This build has the local front ends only; the Slack front "
+            "end will read SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README, 'Connecting Slack').",
         ]
     )
 

@@ -133,7 +133,7 @@ def _embedded(data_dir: Path) -> Store:
     with (data_dir / "redis.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         started = False
-        if not _answers(probe):
+        if not _answers(probe) and not _server_alive(data_dir):
             _start_server(data_dir, sock)
             started = True
         if not _wait_for(probe, 10.0):
@@ -141,9 +141,19 @@ def _embedded(data_dir: Path) -> Store:
                 f"the embedded Redis did not start; see {data_dir / 'redis.log'}. "
                 "Or set REDIS_URL to use another Redis server."
             )
+    client.ping()  # holds a named connection: other processes see this one is still using it
     atexit.register(_leave, client)
     state = "started" if started else "already running"
     return Store(client, f"embedded Redis at unix://{sock} ({state}; data in {data_dir})")
+
+
+def _server_alive(data_dir: Path) -> bool:
+    """An embedded server is running (perhaps still loading its data): never start a second."""
+    try:
+        pid = int((data_dir / "redis.pid").read_text().strip())
+        return b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return False
 
 
 def _no_retry(sock: str) -> redis.Redis:

@@ -91,7 +91,7 @@ class LocalWorker(SimpleWorker):
         job_id = _job_number(rq_job) if rq_job else None
         if job_id is not None:
             print(messages.console_cancelling(job_id), flush=True)
-            self.connection.set(Keys.job_cancel(job_id), "Ctrl-C", ex=3600)
+            self.connection.set(Keys.job_cancel(job_id), "Ctrl-C in the console", ex=3600)
 
 
 def work_in_process(settings: Settings, store: Store) -> None:

@@ -57,7 +57,10 @@ def test_confirmation_is_required_outside_check_mode(env, r):
     """A command whose spec asks for confirmation does not run from exec without --yes."""
     proc = toilbot_cli(env, "exec", "--user", OPERATOR, "patch localhost")
     assert 2 == proc.returncode
-    assert "needs confirmation and was not run" in proc.stdout
+    assert (
+        "`patch localhost` needs confirmation and was not run. Add --yes to confirm it."
+        in proc.stdout
+    )
     assert 0 == r.zcard(Keys.jobs)
 
 
