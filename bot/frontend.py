@@ -103,6 +103,7 @@ class Session:
         if self.local_worker:
             work_in_process(self.bot.settings, self.store)
         lease = self.bot.settings.jobs.lease_seconds
+        hinted = False
         while True:
             record = self.bot.jobs.get(job_id)
             if record.status.terminal:
@@ -110,8 +111,11 @@ class Session:
             if follower.ended.wait(timeout=lease):
                 continue
             self.bot.jobs.reap(lease)
-            if self.local_worker and record.status is JobStatus.QUEUED:
+            if record.status is JobStatus.QUEUED and self.local_worker:
                 work_in_process(self.bot.settings, self.store)
+            elif record.status is JobStatus.QUEUED and not hinted:
+                print(messages.waiting_for_worker(job_id), file=sys.stderr, flush=True)
+                hinted = True
         follower.ended.set()
         follower.join(timeout=2)
         return record

@@ -172,6 +172,13 @@ def queued(job_id: int, command: str, hosts: int, check_mode: bool) -> str:
     return f"Job {job_id} queued: `{command}` on {hosts} {plural}{mode}."
 
 
+def waiting_for_worker(job_id: int) -> str:
+    return (
+        f"Job {job_id} is waiting for a worker. Start one with `toilbot worker` "
+        "(same REDIS_URL), or run without --no-worker."
+    )
+
+
 def bad_job_id(text: str) -> str:
     return f"`{text}` is not a job id. Job ids are numbers; `jobs` lists recent ones."
 

@@ -159,3 +159,19 @@ def test_killed_horse_is_reported_by_the_surviving_worker(env, r, worker, marker
     wait_for(lambda: not pid_alive(final.ansible_pid or 0), 5, "the orphaned ansible to die")
     waiter.communicate(timeout=30)
     assert worker.poll() is None  # the worker survives and takes the next job
+
+
+def test_exec_without_a_worker_says_what_it_waits_for(env, r):
+    """`exec --no-worker` with no worker running says so, and ends when the job is cancelled."""
+    waiter = submit(env, "status localhost")
+    wait_for(lambda: r.exists(Keys.job(1)) == 1, 30, "the job to be queued")
+    assert waiter.stderr is not None
+    hint = ""
+    deadline = time.monotonic() + 30
+    while "waiting for a worker" not in hint and time.monotonic() < deadline:
+        hint += waiter.stderr.readline()
+    assert "Job 1 is waiting for a worker. Start one with `toilbot worker`" in hint
+    assert "cancelled before it started" in toilbot_cli(env, "exec", "cancel 1").stdout
+    out, _ = waiter.communicate(timeout=30)
+    assert 1 == waiter.returncode
+    assert '"status": "canceled"' in out
