@@ -30,8 +30,9 @@ check: $(STAMP)
 	$(BIN)/toilbot check
 
 ## make bench: the bot's overhead over plain ansible-playbook, and worker memory
+BENCH_ARGS ?= --repeat 1
 bench: $(STAMP)
-	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/overhead.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

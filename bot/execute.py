@@ -79,6 +79,7 @@ class JobExecution:
             nonlocal cancelled
             if renew():
                 r.set(Keys.job_lease(self.job_id), worker_identity(), ex=lease)
+                self.jobs.locks.renew(self.job_id, record.locks, lease)
             if not cancelled and check():
                 cancelled = bool(r.exists(Keys.job_cancel(self.job_id)))
             return cancelled

@@ -13,7 +13,7 @@ from typing import Any, TextIO, cast
 from bot import messages, render
 from bot.jobs import JobRecord, JobStatus
 from bot.service import Bot, Outcome, Reply
-from bot.store import Keys, Store
+from bot.store import QUEUE, Keys, Store, local_queue
 from bot.worker import work_in_process
 
 StreamBatch = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
@@ -66,10 +66,11 @@ class Session:
     def run(
         self, text: str, confirm: Callable[[str], bool], out: TextIO, *, as_json: bool = False
     ) -> int:
-        reply = self.bot.handle(text, self.user, self.source)
+        queue = local_queue() if self.local_worker else QUEUE
+        reply = self.bot.handle(text, self.user, self.source, queue=queue)
         if reply.outcome is Outcome.NEEDS_CONFIRMATION:
             if confirm(reply.text):
-                reply = self.bot.handle(text, self.user, self.source, confirmed=True)
+                reply = self.bot.handle(text, self.user, self.source, confirmed=True, queue=queue)
             else:
                 how = (
                     messages.confirm_with_yes()
@@ -101,7 +102,7 @@ class Session:
         follower = Follower(self.store, job_id, out)
         follower.start()
         if self.local_worker:
-            work_in_process(self.bot.settings, self.store)
+            work_in_process(self.bot.settings, self.store, local_queue())
         lease = self.bot.settings.jobs.lease_seconds
         hinted = False
         while True:
@@ -112,7 +113,7 @@ class Session:
                 continue
             self.bot.jobs.reap(lease)
             if record.status is JobStatus.QUEUED and self.local_worker:
-                work_in_process(self.bot.settings, self.store)
+                work_in_process(self.bot.settings, self.store, local_queue())
             elif record.status is JobStatus.QUEUED and not hinted:
                 print(messages.waiting_for_worker(job_id), file=sys.stderr, flush=True)
                 hinted = True

@@ -25,10 +25,12 @@ from rq import Queue
 
 from bot import messages
 from bot.errors import JobError
+from bot.locks import Conflict, HostLocks
 from bot.parse import Invocation
-from bot.store import QUEUE, Keys, text_map, texts
+from bot.store import LOCAL_QUEUE_PREFIX, QUEUE, Keys, text, text_map, texts
 
 RUN_JOB = "bot.execute.run_job"  # the function RQ workers call
+QUEUE_GRACE = 3600  # seconds a queued job may wait for a worker and keep its hosts locked
 STREAM_MAXLEN = 5000
 
 
@@ -112,6 +114,8 @@ class JobRecord:
     reason: str | None = None
     worker: str | None = None
     ansible_pid: int | None = None
+    locks: list[str] = field(default_factory=list)  # hosts this job holds locked
+    queue: str = QUEUE  # the RQ queue it was put on
     results: dict[str, HostResult] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -138,7 +142,7 @@ class JobRecord:
         return (self.finished_at or time.time()) - self.started_at
 
 
-_FIELDS_JSON = ("values", "hosts")
+_FIELDS_JSON = ("values", "hosts", "locks")
 _FIELDS_FLOAT = ("created_at", "started_at", "finished_at")
 _FIELDS_INT = ("id", "timeout", "ansible_pid")
 
@@ -157,15 +161,22 @@ class Jobs:
         self.r = r
         self.keep = keep
         self.output_lines = output_lines
-        self.queue = Queue(QUEUE, connection=r)
+        self.locks = HostLocks(r)
         self._cas = r.register_script(_CAS)
 
     # --- create and read -------------------------------------------------
 
-    def submit(self, invocation: Invocation, user: str, source: str) -> JobRecord:
-        """Record the job and put it on the queue; nothing is left half-written."""
+    def submit(
+        self, invocation: Invocation, user: str, source: str, queue: str = QUEUE
+    ) -> JobRecord:
+        """Record the job and put it on ``queue``; nothing is left half-written."""
         job_id = int(self.r.incr(Keys.job_seq))
         spec = invocation.spec
+        locks = list(invocation.hosts) if invocation.changes_hosts else []
+        # Held from now: the queue wait counts too. The worker shortens it to a lease.
+        conflict = self.locks.acquire(job_id, locks, spec.timeout + QUEUE_GRACE)
+        if conflict is not None:
+            raise JobError(self._conflict_message(conflict))
         record = JobRecord(
             id=job_id,
             user=user,
@@ -179,6 +190,8 @@ class Jobs:
             timeout=spec.timeout,
             status=JobStatus.QUEUED,
             created_at=time.time(),
+            locks=locks,
+            queue=queue,
             results={h: HostResult(h) for h in invocation.hosts},
         )
         pipe = self.r.pipeline()
@@ -191,7 +204,7 @@ class Jobs:
         pipe.sadd(Keys.running, job_id)
         pipe.execute()
         try:
-            self.queue.enqueue_call(
+            Queue(queue, connection=self.r).enqueue_call(
                 RUN_JOB,
                 args=(job_id,),
                 job_id=f"toilbot-{job_id}",
@@ -205,6 +218,15 @@ class Jobs:
             raise JobError(f"Job {job_id} could not be queued ({exc}). Try again.") from None
         self._trim()
         return record
+
+    def _conflict_message(self, conflict: Conflict) -> str:
+        try:
+            holder = self.get(conflict.job_id)
+        except JobError:
+            return messages.host_locked(conflict.host, conflict.job_id, None, None, None)
+        return messages.host_locked(
+            conflict.host, holder.id, holder.user, holder.command, holder.status.value
+        )
 
     def get(self, job_id: int) -> JobRecord:
         raw = text_map(self.r.hgetall(Keys.job(job_id)))
@@ -241,6 +263,9 @@ class Jobs:
             job_id, expected, status=status, reason=reason or "", finished_at=time.time()
         )
         if done:
+            self.locks.release(
+                job_id, json.loads(text(self.r.hget(Keys.job(job_id), "locks") or "[]"))
+            )
             pipe = self.r.pipeline()
             pipe.srem(Keys.running, job_id)
             pipe.delete(Keys.job_lease(job_id), Keys.job_cancel(job_id))
@@ -303,6 +328,10 @@ class Jobs:
             except JobError:
                 self.r.srem(Keys.running, job_id)
                 continue
+            if record.status is JobStatus.QUEUED and _abandoned(record.queue):
+                self.finish(job_id, JobStatus.QUEUED, JobStatus.FAILED, messages.abandoned())
+                reaped.append(job_id)
+                continue
             if record.status is not JobStatus.RUNNING or self.r.exists(Keys.job_lease(job_id)):
                 continue
             if record.started_at and time.time() - record.started_at < lease_seconds:
@@ -329,6 +358,16 @@ class Jobs:
                 Keys.job_events(job_id),
             )
             self.r.zrem(Keys.jobs, job_id)
+
+
+def _abandoned(queue: str) -> bool:
+    """A local queue whose process (console or exec on this machine) has exited."""
+    if not queue.startswith(LOCAL_QUEUE_PREFIX):
+        return False
+    host, _, pid = queue.removeprefix(LOCAL_QUEUE_PREFIX).rpartition("-")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return not Path(f"/proc/{pid}").exists()
 
 
 def worker_identity() -> str:

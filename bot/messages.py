@@ -115,6 +115,13 @@ def denied(user: str, command: str, permission: str) -> str:
     )
 
 
+def too_many_hosts(command: str, hosts: int, cap: int, rule: str) -> str:
+    return (
+        f"`{command}` would touch {hosts} hosts; {rule}. Target a smaller group, or ask an "
+        "admin to raise max_hosts in toilbot.yaml (policy.roles)."
+    )
+
+
 # --- help --------------------------------------------------------------------
 
 
@@ -179,6 +186,16 @@ def waiting_for_worker(job_id: int) -> str:
     )
 
 
+def host_locked(
+    host: str, job_id: int, user: str | None, command: str | None, status: str | None
+) -> str:
+    who = f" (`{command}`, {status}, started by {user})" if user else ""
+    return (
+        f"{host} is locked by job {job_id}{who}: a host takes one change at a time. "
+        f"Try again when job {job_id} ends (`job {job_id}`), or cancel it (`cancel {job_id}`)."
+    )
+
+
 def bad_job_id(text: str) -> str:
     return f"`{text}` is not a job id. Job ids are numbers; `jobs` lists recent ones."
 
@@ -189,6 +206,10 @@ def no_such_job(job_id: int) -> str:
 
 def no_jobs() -> str:
     return "No jobs yet. Try `status localhost`."
+
+
+def abandoned() -> str:
+    return "the console or exec that queued this job exited before running it"
 
 
 def cancel_requested(job_id: int) -> str:

@@ -54,6 +54,11 @@ class Invocation:
     hosts: tuple[str, ...]
 
     @property
+    def changes_hosts(self) -> bool:
+        """Whether this run may change its hosts, so it must lock them."""
+        return self.spec.lock and not self.check_mode
+
+    @property
     def check_mode(self) -> bool:
         return any(p.check_mode and self.values.get(p.name) for p in self.spec.params.values())
 

@@ -18,7 +18,7 @@ from bot.jobs import JobRecord, Jobs
 from bot.parse import BuiltinCall, Invocation, parse
 from bot.policy import Decision
 from bot.specs import CommandSpec, Confirm, load_specs
-from bot.store import Store
+from bot.store import QUEUE, Store
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,12 @@ class Bot:
             Jobs(store.redis, settings.jobs.keep, settings.jobs.output_lines),
         )
 
-    def handle(self, text: str, user: str, source: str, *, confirmed: bool = False) -> Reply:
+    def handle(
+        self, text: str, user: str, source: str, *, confirmed: bool = False, queue: str = QUEUE
+    ) -> Reply:
+        """Answer ``text`` from ``user``; a job goes on ``queue``."""
         try:
-            return self._handle(text, user, source, confirmed)
+            return self._handle(text, user, source, confirmed, queue)
         except CommandError as exc:
             return Reply(Outcome.REFUSED, str(exc))
         except JobError as exc:
@@ -75,23 +78,33 @@ class Bot:
             )
             return Reply(Outcome.REFUSED, messages.internal_error(reference))
 
-    def _handle(self, text: str, user: str, source: str, confirmed: bool) -> Reply:
+    def _handle(self, text: str, user: str, source: str, confirmed: bool, queue: str) -> Reply:
         parsed = parse(text, self.specs, self.inventory)
         permission = (
             parsed.builtin.permission if isinstance(parsed, BuiltinCall) else parsed.spec.permission
         )
-        decision = self.settings.policy.decide(user, permission)
+        hosts = 0 if isinstance(parsed, BuiltinCall) else len(parsed.hosts)
+        decision = self.settings.policy.decide(user, permission, hosts)
         if not decision:
             name = parsed.builtin.name if isinstance(parsed, BuiltinCall) else parsed.spec.name
-            return Reply(
-                Outcome.REFUSED, messages.denied(user, name, permission or ""), decision=decision
+            text = (
+                messages.too_many_hosts(name, hosts, decision.max_hosts, decision.rule)
+                if decision.max_hosts is not None
+                else messages.denied(user, name, permission or "")
             )
+            return Reply(Outcome.REFUSED, text, decision=decision)
         if isinstance(parsed, BuiltinCall):
             return Reply(Outcome.ANSWERED, handlers.run(self, parsed, user), decision=decision)
-        return self._submit(parsed, user, source, confirmed, decision)
+        return self._submit(parsed, user, source, confirmed, decision, queue)
 
     def _submit(
-        self, invocation: Invocation, user: str, source: str, confirmed: bool, decision: Decision
+        self,
+        invocation: Invocation,
+        user: str,
+        source: str,
+        confirmed: bool,
+        decision: Decision,
+        queue: str,
     ) -> Reply:
         spec = invocation.spec
         command = invocation.normalized()
@@ -103,6 +116,6 @@ class Bot:
                 messages.confirm_prompt(command, list(invocation.hosts)),
                 decision=decision,
             )
-        record = self.jobs.submit(invocation, user, source)
+        record = self.jobs.submit(invocation, user, source, queue)
         text = messages.queued(record.id, command, len(record.hosts), record.check_mode)
         return Reply(Outcome.QUEUED, text, job=record, decision=decision)

@@ -66,6 +66,7 @@ class CommandSpec:
     timeout: int  # seconds
     manual_minutes: int
     source: Path
+    lock: bool = True  # lock the hosts while a run that may change them is queued or running
 
     @property
     def positionals(self) -> list[Param]:
@@ -120,6 +121,7 @@ def load_spec(path: Path, playbooks: Path) -> CommandSpec:
             "confirm",
             "timeout",
             "manual_minutes",
+            "lock",
         }
     )
     name_node = root.child("name")
@@ -187,6 +189,7 @@ def load_spec(path: Path, playbooks: Path) -> CommandSpec:
         timeout=root.child("timeout").duration(),
         manual_minutes=root.child("manual_minutes").number(0, 24 * 60),
         source=path,
+        lock=root.child("lock", True).flag(),
     )
 
 

@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import importlib.util
 import os
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -28,7 +29,15 @@ from redis.retry import Retry
 
 from bot.errors import StoreError
 
-QUEUE = "toilbot"
+QUEUE = "toilbot"  # the queue `toilbot worker` processes serve
+LOCAL_QUEUE_PREFIX = "toilbot-local-"
+
+
+def local_queue() -> str:
+    """A queue only this process serves: console and exec run their own jobs, nobody else's."""
+    return f"{LOCAL_QUEUE_PREFIX}{socket.gethostname()}-{os.getpid()}"
+
+
 _SOCKET_MAX = 100  # AF_UNIX paths are limited to 107 bytes
 
 
@@ -43,6 +52,10 @@ class Keys:
     @staticmethod
     def job(job_id: int) -> str:
         return f"toilbot:job:{job_id}"  # HASH: the job record
+
+    @staticmethod
+    def host_lock(host: str) -> str:
+        return f"toilbot:lock:host:{host}"  # STRING with TTL: the job id changing this host
 
     @staticmethod
     def job_hosts(job_id: int) -> str:

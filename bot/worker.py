@@ -94,10 +94,10 @@ class LocalWorker(SimpleWorker):
             self.connection.set(Keys.job_cancel(job_id), "Ctrl-C in the console", ex=3600)
 
 
-def work_in_process(settings: Settings, store: Store) -> None:
-    """Run every queued job here, then return."""
+def work_in_process(settings: Settings, store: Store, queue: str) -> None:
+    """Run the jobs on this process's own queue here, then return."""
     use_settings(settings)
-    worker = LocalWorker([Queue(QUEUE, connection=store.redis)], connection=store.redis)
+    worker = LocalWorker([Queue(queue, connection=store.redis)], connection=store.redis)
     previous = signal.getsignal(signal.SIGINT)
     try:
         worker.work(burst=True, logging_level="WARNING")

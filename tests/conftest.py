@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -171,4 +172,53 @@ def toilbot_cli(
         timeout=timeout,
         check=False,
         cwd=REPO,
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.split()[2] != "Z"
+
+
+@pytest.fixture
+def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A production `toilbot worker` in its own process group."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker"],
+        env=env,
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    yield proc
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    if proc.stdout:
+        print(proc.stdout.read())  # shown by pytest when a test fails
+
+
+def submit(env: dict[str, str], text: str) -> subprocess.Popen[str]:
+    """`toilbot exec --no-worker` in the background: it queues and waits for a worker."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "exec", "--no-worker", "--json", text],
+        env=env,
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )

@@ -4,69 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
-import pytest
 import redis
 
 from bot.errors import JobError
 from bot.jobs import JobRecord, Jobs, JobStatus
-from bot.store import Keys
+from bot.store import QUEUE, Keys
 from bot.worker import work_in_process
-from tests.conftest import REPO, toilbot_cli
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat.split()[2] != "Z"
-
-
-@pytest.fixture
-def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """A production `toilbot worker` in its own process group."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "worker"],
-        env=env,
-        cwd=REPO,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    yield proc
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-    if proc.stdout:
-        print(proc.stdout.read())  # shown by pytest when a test fails
-
-
-def submit(env: dict[str, str], text: str) -> subprocess.Popen[str]:
-    """`toilbot exec --no-worker` in the background: it queues and waits for a worker."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "exec", "--no-worker", "--json", text],
-        env=env,
-        cwd=REPO,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+from tests.conftest import pid_alive, submit, toilbot_cli, wait_for
 
 
 def record(r: redis.Redis, job_id: int = 1) -> JobRecord:
@@ -107,7 +53,7 @@ def test_cancel_before_start(harness, r, markers, settings):
     reply = harness.bot.handle("slow localhost", "U0ADMIN", "test")
     assert reply.job is not None and JobStatus.QUEUED == reply.job.status
     assert "Job 1 was cancelled before it started." == harness.say("cancel 1").strip()
-    work_in_process(settings, harness.store)  # the worker finds the record cancelled
+    work_in_process(settings, harness.store, QUEUE)  # the worker finds the record cancelled
     assert JobStatus.CANCELED == record(r).status
     assert not (markers / "started").exists()
 
@@ -144,6 +90,7 @@ def test_killed_worker_leaves_the_job_failed_not_running(env, r, worker, markers
     out, _ = waiter.communicate(timeout=30)
     assert '"status": "failed"' in out
     assert not (markers / "finished").exists()
+    assert r.get(Keys.host_lock("localhost")) is None
 
 
 def test_killed_horse_is_reported_by_the_surviving_worker(env, r, worker, markers):

@@ -53,3 +53,37 @@ def test_roles_of():
     """A user's roles are listed in policy order."""
     assert ["operator", "viewer"] == POLICY.roles_of("U0BOTH")
     assert [] == POLICY.roles_of("U0NOBODY")
+
+
+CAPPED = load_policy(
+    Node(
+        "toilbot.yaml",
+        "policy",
+        {
+            "roles": {
+                "operator": {
+                    "permissions": ["restart"],
+                    "members": ["U0OPER", "U0LEAD"],
+                    "max_hosts": 5,
+                },
+                "lead": {"permissions": ["restart"], "members": ["U0LEAD"], "max_hosts": 50},
+            }
+        },
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("user", "hosts", "allowed", "rule", "cap"),
+    [
+        ("U0OPER", 5, True, "role operator grants restart", None),
+        ("U0OPER", 6, False, "role operator allows at most 5 hosts per command", 5),
+        ("U0LEAD", 6, True, "role lead grants restart", None),
+        ("U0LEAD", 51, False, "role operator, lead allows at most 50 hosts per command", 50),
+        ("U0NOBODY", 1, False, "no role of U0NOBODY grants restart", None),
+    ],
+)
+def test_blast_radius(user, hosts, allowed, rule, cap):
+    """max_hosts caps one command's hosts; the most generous role that grants it decides."""
+    decision = CAPPED.decide(user, "restart", hosts)
+    assert (allowed, rule, cap) == (decision.allowed, decision.rule, decision.max_hosts)
