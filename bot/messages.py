@@ -126,9 +126,9 @@ def too_many_hosts(command: str, hosts: int, cap: int, rule: str) -> str:
 
 
 def help_index(rows: Sequence[tuple[str, str]]) -> str:
-    width = max(len(usage) for usage, _ in rows)
     lines = ["Commands:"]
-    lines += [f"  {usage.ljust(width)}  {summary}" for usage, summary in rows]
+    for usage, summary in rows:
+        lines += [f"  `{usage}`", f"      {summary}"]
     lines.append("Type `help <command>` for the details of one.")
     return "\n".join(lines)
 

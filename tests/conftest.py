@@ -134,7 +134,8 @@ def config_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def env(redis_url: str, config_path: Path, tmp_path: Path) -> dict[str, str]:
+def env(r: redis.Redis, redis_url: str, config_path: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment for the CLI: the test Redis (flushed by ``r``), config and data dir."""
     environ = dict(os.environ)
     environ.update(
         REDIS_URL=redis_url,

@@ -87,16 +87,20 @@ def test_unreachable_redis_is_a_clear_error(env):
 
 def test_transcript_patch_check_lists_updates_and_changes_nothing(harness: Harness):
     """`patch localhost --check` reports pending updates in check mode and changes nothing."""
-    text = harness.say("patch localhost --check")
+    text = harness.say("patch localhost --check --cached")
     assert "in check mode (nothing will change)" in text
-    assert "localhost: skipped · Apply updates" in text
+    assert "localhost: skipped · Apply all updates (apt)" in text
     assert "mode: check: nothing changed" in text
+    assert "package lists: cached (--cached)" in text
+    assert "pending updates: " in text
     assert 0 == harness.last_exit
 
 
 def test_transcript_help_jobs_and_job(harness: Harness):
     """help, jobs and job read like a conversation."""
-    assert "patch <targets> [--check] [--serial N]" in harness.say("help")
+    index = harness.say("help")
+    assert "  `patch <targets> [--check] [--security-only] [--serial N]" in index
+    assert "      Apply pending package updates, batch by batch" in index
     detail = harness.say("help restart")
     assert (
         "<service>: the service to restart (only these) (one of: nginx, cron, ssh, demo)" in detail
@@ -133,5 +137,5 @@ def test_template_syntax_is_refused_before_ansible(harness: Harness, r: redis.Re
 
 def test_output_is_bounded(harness: Harness, r: redis.Redis, settings):
     """A job keeps at most `output_lines` lines of Ansible output."""
-    harness.say("patch localhost --check")
+    harness.say("patch localhost --check --cached")
     assert r.llen(Keys.job_output(1)) <= settings.jobs.output_lines

@@ -40,31 +40,67 @@ def run(world: tuple[dict[str, CommandSpec], Inventory], text: str) -> Invocatio
             "patch web-01 --check",
             "patch web-01 --check",
             ("web-01",),
-            {"targets": "web-01", "check": True},
+            {
+                "targets": "web-01",
+                "check": True,
+                "max_fail": 0,
+                "reboot": "never",
+                "security_only": False,
+                "cached": False,
+            },
         ),
         (
             "patch web --serial 2",
             "patch web --serial 2",
             ("web-01", "web-02"),
-            {"targets": "web", "serial": 2, "check": False},
+            {
+                "targets": "web",
+                "serial": 2,
+                "check": False,
+                "max_fail": 0,
+                "reboot": "never",
+                "security_only": False,
+                "cached": False,
+            },
+        ),
+        (
+            "patch web --reboot if-required --security-only --max-fail 50",
+            "patch web --security-only --max-fail 50 --reboot if-required",
+            ("web-01", "web-02"),
+            {
+                "targets": "web",
+                "check": False,
+                "max_fail": 50,
+                "reboot": "if-required",
+                "security_only": True,
+                "cached": False,
+            },
         ),
         (
             "patch web --serial=1 --check",
             "patch web --check --serial 1",
             ("web-01", "web-02"),
-            {"targets": "web", "serial": 1, "check": True},
+            {
+                "targets": "web",
+                "serial": 1,
+                "check": True,
+                "max_fail": 0,
+                "reboot": "never",
+                "security_only": False,
+                "cached": False,
+            },
         ),
         (
             "restart nginx on web",
             "restart nginx on web",
             ("web-01", "web-02"),
-            {"service": "nginx", "targets": "web", "check": False},
+            {"service": "nginx", "targets": "web", "check": False, "max_fail": 0},
         ),
         (
             "restart cron ON db-01 --check",
             "restart cron on db-01 --check",
             ("db-01",),
-            {"service": "cron", "targets": "db-01", "check": True},
+            {"service": "cron", "targets": "db-01", "check": True, "max_fail": 0},
         ),
         (
             "echo fast for 45m on local --count 3",
@@ -144,7 +180,7 @@ def test_builtins(world, text, expected):
         ("restart nginx on", ["Missing <targets>"]),
         ("restart nginx at web", ["Expected `on` where you wrote `at`"]),
         ("status web extra", ["Unexpected `extra`"]),
-        ("patch web --chek", ["`--chek` is not an option", "Did you mean `--check`?"]),
+        ("patch web --chek", ["`--chek` is not an option", "Did you mean `--check`"]),
         ("patch web --serial", ["`--serial` needs a value: `--serial N`"]),
         ("patch web --serial 0", ["<serial>: `0` is not a whole number from 1 to 100"]),
         ("patch web --serial 101", ["from 1 to 100"]),
@@ -277,9 +313,12 @@ def test_everything_accepted_is_within_the_spec(world, words):
 def test_help_usage_lines(world):
     """Usage lines are generated from the grammar and the flags."""
     specs, _ = world
-    assert "patch <targets> [--check] [--serial N]" == specs["patch"].usage()
     assert (
-        "restart <nginx|cron|ssh|demo> on <targets> [--check] [--serial N]"
+        "patch <targets> [--check] [--security-only] [--serial N] [--max-fail N] "
+        "[--reboot never|if-required|always] [--cached]"
+    ) == specs["patch"].usage()
+    assert (
+        "restart <nginx|cron|ssh|demo> on <targets> [--check] [--serial N] [--max-fail N]"
         == specs["restart"].usage()
     )
 
