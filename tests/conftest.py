@@ -23,6 +23,7 @@ import yaml
 from bot.config import Settings, load_settings
 from bot.store import Store, redis_server_binary
 from tests.harness import Harness
+from tests.lab.fixtures import lab  # noqa: F401 - one session-wide lab for every test that asks
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

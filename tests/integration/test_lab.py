@@ -15,14 +15,13 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, toilbot_cli
-from tests.lab.fixtures import lab  # noqa: F401 - the session-scoped lab fixture
 from tests.lab.lab import Lab
 
 HOSTS = ("db-01", "web-01", "web-02")
 
 
 @pytest.fixture
-def lab_env(lab: Lab, env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:  # noqa: F811
+def lab_env(lab: Lab, env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
     """toilbot configured for the lab: its inventory (plus service states), real specs."""
     inventory = yaml.safe_load(lab.inventory_path.read_text())
     inventory["all"]["children"]["lab"]["vars"] = {"toilbot_services": ["demo"]}
@@ -59,11 +58,11 @@ def results(body: dict) -> dict[str, dict]:
     return {r["host"]: r for r in body["job"]["results"]}
 
 
-def demo_version(lab: Lab, host: str) -> str:  # noqa: F811
+def demo_version(lab: Lab, host: str) -> str:
     return lab.run(host, "dpkg-query -W -f=${Version} toilbot-demo").strip()
 
 
-def test_status_reports_real_facts(lab: Lab, lab_env):  # noqa: F811
+def test_status_reports_real_facts(lab: Lab, lab_env):
     """`status lab` reads each host: its OS, the pending upgrade, no reboot, demo running."""
     body = exec_json(lab_env, "status lab")
     assert 0 == body["returncode"], body
@@ -75,7 +74,7 @@ def test_status_reports_real_facts(lab: Lab, lab_env):  # noqa: F811
         assert ["demo running"] == report["services"]
 
 
-def test_patch_check_lists_the_upgrade_and_changes_nothing(lab: Lab, lab_env):  # noqa: F811
+def test_patch_check_lists_the_upgrade_and_changes_nothing(lab: Lab, lab_env):
     """`patch lab --check` lists toilbot-demo 1.0 -> 1.1 on every host; dpkg still shows 1.0."""
     body = exec_json(lab_env, "patch lab --check")
     assert 0 == body["returncode"], body
@@ -90,14 +89,14 @@ def test_patch_check_lists_the_upgrade_and_changes_nothing(lab: Lab, lab_env):  
         assert not (lab.root(host) / "var/run/reboot-required").exists()
 
 
-def test_security_only_leaves_other_updates(lab: Lab, lab_env):  # noqa: F811
+def test_security_only_leaves_other_updates(lab: Lab, lab_env):
     """toilbot-demo does not come from a security archive, so --security-only finds nothing."""
     body = exec_json(lab_env, "patch web-01 --security-only --check")
     assert 0 == body["returncode"], body
     assert [] == results(body)["web-01"]["report"]["packages"]
 
 
-def test_patch_one_host_upgrades_it_alone(lab: Lab, lab_env):  # noqa: F811
+def test_patch_one_host_upgrades_it_alone(lab: Lab, lab_env):
     """`patch web-01` upgrades web-01 only and reports that a reboot is required."""
     body = exec_json(lab_env, "patch web-01")
     assert 0 == body["returncode"], body
@@ -107,6 +106,7 @@ def test_patch_one_host_upgrades_it_alone(lab: Lab, lab_env):  # noqa: F811
     assert ["toilbot-demo 1.0 -> 1.1"] == report["upgraded"]
     assert report["reboot_required"] is True
     assert report["rebooted"] is False
+    assert "ok" == report["health"]  # the lab gives every host health_url and health_port
     assert ("1.1", "1.0", "1.0") == tuple(
         demo_version(lab, h) for h in ("web-01", "web-02", "db-01")
     )
@@ -114,7 +114,7 @@ def test_patch_one_host_upgrades_it_alone(lab: Lab, lab_env):  # noqa: F811
     assert results(follow_up)["web-01"]["report"]["reboot_required"] is True
 
 
-def test_rolling_restart_changes_every_pid_and_stays_healthy(lab: Lab, lab_env):  # noqa: F811
+def test_rolling_restart_changes_every_pid_and_stays_healthy(lab: Lab, lab_env):
     """`restart demo on lab --serial 1` restarts each host in turn: new PID, healthy again."""
     before = {h: lab.service_pid(h) for h in HOSTS}
     body = exec_json(lab_env, "restart demo on lab --serial 1")
@@ -128,7 +128,7 @@ def test_rolling_restart_changes_every_pid_and_stays_healthy(lab: Lab, lab_env):
         assert report["healthy_after"].endswith("s")
 
 
-def test_rollout_stops_when_a_host_does_not_come_back(lab: Lab, lab_env):  # noqa: F811
+def test_rollout_stops_when_a_host_does_not_come_back(lab: Lab, lab_env):
     """A host whose service does not start again fails; the batches after it are not touched."""
     daemon = lab.root("web-01") / "usr/local/sbin/demo-server"
     original = daemon.read_bytes()
