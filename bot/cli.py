@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     wk.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     sub.add_parser("check", help="validate config, specs, policy, inventory and playbooks")
+    sv = sub.add_parser(
+        "serve", help="the Slack app over HTTP (Events API, slash commands, buttons)"
+    )
+    sv.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")  # noqa: S104 - a server
+    sv.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    sv.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    sub.add_parser("socket", help="the Slack app over Socket Mode (no public URL needed)")
     return parser
 
 
@@ -70,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         return _dispatch(args, settings, store, bot, user)
+    except ConfigError as exc:
+        print(messages.config_invalid(str(exc)), file=sys.stderr)
+        return EXIT_CONFIG
     except ToilbotError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
@@ -78,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(
     args: argparse.Namespace, settings: Settings, store: Store, bot: Bot, user: str
 ) -> int:
+    if args.command in ("serve", "socket"):
+        return _slack(args, settings, store)
     if args.command == "worker":
         print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
         run_worker(settings, store, burst=args.burst)
@@ -90,3 +102,22 @@ def _dispatch(
         return console(session, banner)
     print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
     return session.run(args.text, lambda _prompt: bool(args.yes), sys.stdout, as_json=args.json)
+
+
+def _slack(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from bot.slack import server
+    from bot.slack.client import make_client
+    from bot.slack.settings import slack_settings
+
+    slack = slack_settings(mode="http" if args.command == "serve" else "socket")
+    identity = server.check_token(make_client(slack))
+    print(
+        messages.slack_ready(identity, slack.api_url, store.description),
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.command == "serve":
+        server.serve_http(settings, slack, args.host, args.port, args.workers)
+    else:
+        server.serve_socket(settings, slack)
+    return 0

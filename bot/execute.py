@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -13,6 +14,9 @@ from bot import messages
 from bot.config import Settings, load_settings
 from bot.jobs import HostStatus, JobRecord, Jobs, JobStatus, worker_identity
 from bot.runner import Progress, RunnerStatus, RunOutcome, RunRequest, Throttle, run_playbook
+from bot.slack.client import make_client
+from bot.slack.reporter import JobReporter
+from bot.slack.settings import slack_configured, slack_settings
 from bot.store import Keys, text
 
 log = logging.getLogger(__name__)
@@ -24,6 +28,13 @@ def use_settings(settings: Settings) -> None:
     """Workers call this once at start-up; the job function then needs no config load."""
     global _settings
     _settings = settings
+
+
+def slack_reporter(jobs: Jobs, record: JobRecord) -> JobReporter | None:
+    """A reporter for jobs asked for from Slack, when this worker can reach Slack."""
+    if not record.notify or not slack_configured():
+        return None
+    return JobReporter(make_client(slack_settings(mode="client")), jobs, record.id)
 
 
 def run_job(job_id: int) -> str:
@@ -57,19 +68,25 @@ class JobExecution:
             return self.jobs.get(self.job_id).status  # cancelled while queued
         record = self.jobs.get(self.job_id)
         self.jobs.publish(self.job_id, "start", {"command": record.command, "hosts": record.hosts})
+        reporter = slack_reporter(self.jobs, record)
+        if reporter:
+            reporter.start()
+        reason: str | None
         try:
-            outcome = self._run(record, r, lease)
+            outcome = self._run(record, r, lease, reporter.touch if reporter else lambda: None)
         except Exception as exc:
             log.exception("job %s crashed", self.job_id)
-            self.jobs.finish(
-                self.job_id, JobStatus.RUNNING, JobStatus.FAILED, messages.job_crashed(str(exc))
-            )
-            return JobStatus.FAILED
-        status, reason = self._verdict(record, outcome, r)
+            status, reason = JobStatus.FAILED, messages.job_crashed(str(exc))
+        else:
+            status, reason = self._verdict(record, outcome, r)
         self.jobs.finish(self.job_id, JobStatus.RUNNING, status, reason)
+        if reporter:
+            reporter.finish()
         return status
 
-    def _run(self, record: JobRecord, r: redis.Redis, lease: int) -> RunOutcome:
+    def _run(
+        self, record: JobRecord, r: redis.Redis, lease: int, changed: Callable[[], None]
+    ) -> RunOutcome:
         renew = Throttle(max(1.0, lease / 3))
         check = Throttle(0.2)
         cancelled = False
@@ -100,6 +117,8 @@ class JobExecution:
                     },
                 }
             self.jobs.record_progress(self.job_id, progress.hosts, progress.output, event)
+            if progress.hosts:
+                changed()
 
         request = RunRequest(
             playbook=self.settings.playbooks_dir / record.playbook,

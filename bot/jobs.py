@@ -116,6 +116,8 @@ class JobRecord:
     ansible_pid: int | None = None
     locks: list[str] = field(default_factory=list)  # hosts this job holds locked
     queue: str = QUEUE  # the RQ queue it was put on
+    notify: dict[str, str] | None = None  # where to report: Slack channel, thread, user
+    message_ts: str | None = None  # the job's own Slack message, once posted
     results: dict[str, HostResult] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -142,7 +144,7 @@ class JobRecord:
         return (self.finished_at or time.time()) - self.started_at
 
 
-_FIELDS_JSON = ("values", "hosts", "locks")
+_FIELDS_JSON = ("values", "hosts", "locks", "notify")
 _FIELDS_FLOAT = ("created_at", "started_at", "finished_at")
 _FIELDS_INT = ("id", "timeout", "ansible_pid")
 
@@ -167,7 +169,12 @@ class Jobs:
     # --- create and read -------------------------------------------------
 
     def submit(
-        self, invocation: Invocation, user: str, source: str, queue: str = QUEUE
+        self,
+        invocation: Invocation,
+        user: str,
+        source: str,
+        queue: str = QUEUE,
+        notify: dict[str, str] | None = None,
     ) -> JobRecord:
         """Record the job and put it on ``queue``; nothing is left half-written."""
         job_id = int(self.r.incr(Keys.job_seq))
@@ -192,6 +199,7 @@ class Jobs:
             created_at=time.time(),
             locks=locks,
             queue=queue,
+            notify=notify,
             results={h: HostResult(h) for h in invocation.hosts},
         )
         pipe = self.r.pipeline()
@@ -255,6 +263,10 @@ class Jobs:
         for name, value in fields.items():
             args += [name, _encode_value(name, value)]
         return bool(self._cas(keys=[Keys.job(job_id)], args=args))
+
+    def set_fields(self, job_id: int, **fields: Any) -> None:
+        """Fields outside the status machine (the Slack message's ts)."""
+        self.r.hset(Keys.job(job_id), mapping={k: _encode_value(k, v) for k, v in fields.items()})
 
     def finish(
         self, job_id: int, expected: JobStatus, status: JobStatus, reason: str | None
@@ -415,6 +427,6 @@ def _decode(raw: dict[str, str]) -> JobRecord:
         data[name] = int(raw[name]) if raw.get(name) else None
     data["check_mode"] = raw.get("check_mode") == "1"
     data["status"] = JobStatus(raw["status"])
-    for name in ("reason", "worker"):
+    for name in ("reason", "worker", "message_ts"):
         data[name] = raw.get(name) or None
     return JobRecord(**data)

@@ -170,6 +170,17 @@ def approval_unavailable(command: str) -> str:
     )
 
 
+def confirmation_expired() -> str:
+    return (
+        "This confirmation has expired or was already used; nothing was run. "
+        "Type the command again."
+    )
+
+
+def only_requester_confirms(user: str) -> str:
+    return f"Only <@{user}>, who asked for this command, can confirm it."
+
+
 # --- jobs --------------------------------------------------------------------
 
 
@@ -293,6 +304,10 @@ def console_cancelling(job_id: int) -> str:
 
 def console_still_running(job_id: int) -> str:
     return f"Job {job_id} is still running on another worker; `job {job_id}` shows it later."
+
+
+def slack_ready(identity: str, api_url: str, redis: str) -> str:
+    return f"Slack: connected as {identity} ({api_url}). {redis_in_use(redis)}"
 
 
 def bad_user_id(user: str) -> str:

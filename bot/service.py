@@ -62,11 +62,18 @@ class Bot:
         )
 
     def handle(
-        self, text: str, user: str, source: str, *, confirmed: bool = False, queue: str = QUEUE
+        self,
+        text: str,
+        user: str,
+        source: str,
+        *,
+        confirmed: bool = False,
+        queue: str = QUEUE,
+        notify: dict[str, str] | None = None,
     ) -> Reply:
-        """Answer ``text`` from ``user``; a job goes on ``queue``."""
+        """Answer ``text`` from ``user``; a job goes on ``queue`` and reports to ``notify``."""
         try:
-            return self._handle(text, user, source, confirmed, queue)
+            return self._handle(text, user, source, confirmed, queue, notify)
         except CommandError as exc:
             return Reply(Outcome.REFUSED, str(exc))
         except JobError as exc:
@@ -78,7 +85,15 @@ class Bot:
             )
             return Reply(Outcome.REFUSED, messages.internal_error(reference))
 
-    def _handle(self, text: str, user: str, source: str, confirmed: bool, queue: str) -> Reply:
+    def _handle(
+        self,
+        text: str,
+        user: str,
+        source: str,
+        confirmed: bool,
+        queue: str,
+        notify: dict[str, str] | None,
+    ) -> Reply:
         parsed = parse(text, self.specs, self.inventory)
         permission = (
             parsed.builtin.permission if isinstance(parsed, BuiltinCall) else parsed.spec.permission
@@ -95,7 +110,7 @@ class Bot:
             return Reply(Outcome.REFUSED, text, decision=decision)
         if isinstance(parsed, BuiltinCall):
             return Reply(Outcome.ANSWERED, handlers.run(self, parsed, user), decision=decision)
-        return self._submit(parsed, user, source, confirmed, decision, queue)
+        return self._submit(parsed, user, source, confirmed, decision, queue, notify)
 
     def _submit(
         self,
@@ -105,6 +120,7 @@ class Bot:
         confirmed: bool,
         decision: Decision,
         queue: str,
+        notify: dict[str, str] | None,
     ) -> Reply:
         spec = invocation.spec
         command = invocation.normalized()
@@ -116,6 +132,6 @@ class Bot:
                 messages.confirm_prompt(command, list(invocation.hosts)),
                 decision=decision,
             )
-        record = self.jobs.submit(invocation, user, source, queue)
+        record = self.jobs.submit(invocation, user, source, queue, notify)
         text = messages.queued(record.id, command, len(record.hosts), record.check_mode)
         return Reply(Outcome.QUEUED, text, job=record, decision=decision)

@@ -53,6 +53,16 @@ class Keys:
     def job(job_id: int) -> str:
         return f"toilbot:job:{job_id}"  # HASH: the job record
 
+    slack_outbox = "toilbot:slack:outbox"  # ZSET delivery JSON -> due time
+
+    @staticmethod
+    def slack_confirm(token: str) -> str:
+        return f"toilbot:slack:confirm:{token}"  # STRING with TTL: a command awaiting Confirm
+
+    @staticmethod
+    def slack_event(event_id: str) -> str:
+        return f"toilbot:slack:event:{event_id}"  # STRING with TTL: an event already handled
+
     @staticmethod
     def host_lock(host: str) -> str:
         return f"toilbot:lock:host:{host}"  # STRING with TTL: the job id changing this host

@@ -20,6 +20,9 @@ from bot import messages
 from bot.config import Settings
 from bot.execute import use_settings
 from bot.jobs import Jobs, JobStatus, kill_orphan
+from bot.slack import outbox
+from bot.slack.client import make_client
+from bot.slack.settings import slack_configured, slack_settings
 from bot.store import QUEUE, Keys, Store
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,7 @@ def _horse_killed(jobs: Jobs) -> Any:
 
 
 class Reaper(threading.Thread):
-    """Every few seconds, fail the jobs of dead workers."""
+    """Every few seconds: fail the jobs of dead workers, deliver Slack results still owed."""
 
     def __init__(self, jobs: Jobs, lease_seconds: int) -> None:
         super().__init__(name="toilbot-reaper", daemon=True)
@@ -54,10 +57,13 @@ class Reaper(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        client = make_client(slack_settings(mode="client")) if slack_configured() else None
         while not self.stopped.wait(max(1.0, self.lease_seconds / 2)):
             try:
                 for job_id in self.jobs.reap(self.lease_seconds):
                     log.warning("job %s: its worker died; marked failed", job_id)
+                if client is not None:
+                    outbox.deliver_due(self.jobs.r, client)
             except Exception:
                 log.exception("reaper pass failed")
 

@@ -1,0 +1,1 @@
+"""The Slack front end: Bolt app, Block Kit views, live job messages, delivery with retries."""
