@@ -292,8 +292,9 @@ def console_banner(user: str, redis: str, config: str, inventory: str) -> str:
             f"  you are {user}; config {config}; inventory {inventory}",
             f"  {redis_in_use(redis)}",
             "  Ctrl-C while a job runs cancels it.",
-            "  Slack: not connected. This build has the local front ends only; the Slack front "
-            "end will read SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README, 'Connecting Slack').",
+            "  Slack: not connected here. To connect it: create the app from "
+            "slack/manifest.yml, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, run "
+            "`toilbot serve` and `toilbot worker` (README, 'Connecting Slack').",
         ]
     )
 
