@@ -1,0 +1,291 @@
+"""The Slack front end end to end: the real `toilbot serve` (gunicorn + Bolt), `toilbot worker`
+and `toilbot socket`, against the local Slack in tests/slack, with requests signed as Slack does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import ADMIN, OPERATOR, REPO, toilbot_cli, wait_for
+from tests.slack import (
+    SignedClient,
+    SlackEmulator,
+    app_home_opened_event,
+    block_actions_body,
+    event_body,
+    slash_command_body,
+)
+from tests.slack.model import DEFAULT_CHANNEL_ID
+from tests.slack.signing import DEFAULT_SIGNING_SECRET
+
+CHANNEL = DEFAULT_CHANNEL_ID
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        for user in (ADMIN, OPERATOR):
+            emulator.add_user(user)
+        yield emulator
+
+
+@pytest.fixture
+def slack_env(env: dict[str, str], slack: SlackEmulator) -> dict[str, str]:
+    return {
+        **env,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(environ: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        env=environ,
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.stdout.read() if proc.stdout else ""
+
+
+@pytest.fixture
+def server(slack_env: dict[str, str]) -> Iterator[str]:
+    """`toilbot serve` on a free loopback port; yields its /slack/events URL."""
+    port = free_port()
+    proc = start(slack_env, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2")
+    try:
+
+        def listening() -> bool:
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_for(lambda: listening() or proc.poll() is not None, 30, "toilbot serve to listen")
+        assert proc.poll() is None, stop(proc)
+        yield f"http://127.0.0.1:{port}/slack/events"
+    finally:
+        print(stop(proc))
+
+
+@pytest.fixture
+def worker_with_slack(slack_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    proc = start(slack_env, "worker")
+    yield proc
+    print(stop(proc))
+
+
+def ack_text(response) -> str:
+    assert 200 == response.status_code, response.text
+    return json.loads(response.text)["text"]
+
+
+def test_slash_command_runs_a_job_and_edits_one_message(server, slack, worker_with_slack):
+    """/ops status answers within Slack's limit; the worker posts one message and edits it."""
+    with SignedClient(server) as client:
+        started = time.monotonic()
+        response = client.post(slash_command_body(text="status localhost", user_id=ADMIN))
+        assert time.monotonic() - started < 3
+    assert "Job 1 queued: `status localhost` on 1 host." == ack_text(response)
+
+    def final():
+        found = [m for m in slack.messages(CHANNEL) if "succeeded" in m.text]
+        return found[0] if found else None
+
+    message = slack.wait_for(final, 60)
+    assert "localhost" in message.text and "pending updates" in message.text
+    versions = slack.updates(CHANNEL, message.ts)
+    assert 1 == len(slack.messages(CHANNEL))  # one message, edited in place
+    assert versions[0].blocks and any(
+        e.get("action_id") == "toilbot_cancel_job"
+        for b in versions[0].blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+    assert not any(b["type"] == "actions" for b in versions[-1].blocks or [])
+    updates = slack.calls_to("chat.update")
+    spans = [b.time - a.time for a, b in itertools.pairwise(updates)]
+    assert all(span >= 0.9 for span in spans[:-1]), spans  # coalesced: about one edit a second
+
+
+def test_requests_must_be_signed_and_fresh(server):
+    """A bad signature or a timestamp older than five minutes gets 401 and runs nothing."""
+    with SignedClient(server) as client:
+        assert (
+            401
+            == client.post(
+                slash_command_body(text="status localhost", user_id=ADMIN), bad_signature=True
+            ).status_code
+        )
+        assert (
+            401
+            == client.post(
+                slash_command_body(text="status localhost", user_id=ADMIN), stale=True
+            ).status_code
+        )
+
+
+def test_errors_and_denials_are_ephemeral_answers(server, r):
+    """Mistakes and refusals come back in the ack, to the person only; nothing is queued."""
+    with SignedClient(server) as client:
+        typo = client.post(slash_command_body(text="statsu localhost", user_id=ADMIN))
+        denied = client.post(slash_command_body(text="status localhost", user_id="U0STRANGER"))
+    assert "Did you mean `status`" in ack_text(typo)
+    assert "needs the `status` permission" in ack_text(denied)
+    assert "ephemeral" == json.loads(denied.text)["response_type"]
+    assert 0 == r.zcard("toilbot:jobs")
+
+
+def test_confirm_button_only_for_the_requester(server, slack, r):
+    """A command that needs confirmation waits for its requester's click, and only theirs."""
+    with SignedClient(server) as client:
+        asked = client.post(slash_command_body(text="restart cron on localhost", user_id=OPERATOR))
+        blocks = json.loads(asked.text)["blocks"]
+        token = next(
+            e["value"]
+            for b in blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "toilbot_confirm"
+        )
+        assert 0 == r.zcard("toilbot:jobs")
+        stranger_url = slack.new_response_url(kind="actions", user=ADMIN)
+        client.post(
+            block_actions_body("toilbot_confirm", token, user_id=ADMIN, response_url=stranger_url)
+        )
+        slack.wait_for(lambda: slack.responses, 10)
+        assert "Only <@U0OPER>" in slack.responses[-1].body["text"]
+        assert 0 == r.zcard("toilbot:jobs")
+        own_url = slack.new_response_url(kind="actions", user=OPERATOR)
+        client.post(
+            block_actions_body("toilbot_confirm", token, user_id=OPERATOR, response_url=own_url)
+        )
+        slack.wait_for(lambda: len(slack.responses) >= 2, 10)
+        assert "Job 1 queued: `restart cron on localhost`" in slack.responses[-1].body["text"]
+        again = client.post(
+            block_actions_body("toilbot_confirm", token, user_id=OPERATOR, response_url=own_url)
+        )
+        assert 200 == again.status_code
+        slack.wait_for(lambda: len(slack.responses) >= 3, 10)
+        assert "expired or was already used" in slack.responses[-1].body["text"]
+    assert 1 == r.zcard("toilbot:jobs")
+
+
+def test_mention_in_a_thread_and_retried_events_run_once(server, slack, r):
+    """@toilbot in a thread answers in that thread; Slack's retry of the same event is ignored."""
+    event = {
+        "type": "app_mention",
+        "user": ADMIN,
+        "text": "<@U0TOILBOT> jobs",
+        "ts": "1700000000.000200",
+        "thread_ts": "1700000000.000100",
+        "channel": CHANNEL,
+        "event_ts": "1700000000.000200",
+    }
+    body = event_body(event, event_id="Ev0SAME")
+    with SignedClient(server) as client:
+        assert 200 == client.post(body).status_code
+        assert 200 == client.post(body, retry_num=1, retry_reason="http_timeout").status_code
+    slack.wait_for(lambda: slack.messages(CHANNEL), 10)
+    time.sleep(1)
+    [reply] = slack.messages(CHANNEL)
+    assert "1700000000.000100" == reply.thread_ts
+    assert "No jobs yet" in reply.text
+
+
+def test_app_home_shows_the_users_jobs(server, slack, harness):
+    """Opening App Home publishes the user's running jobs and recent results."""
+    harness.say("status localhost", ADMIN)
+    with SignedClient(server) as client:
+        client.post(event_body(app_home_opened_event(ADMIN)))
+    view = slack.wait_for(lambda: slack.home(ADMIN), 10)
+    text = json.dumps(view)
+    assert "Your recent results" in text and "status localhost" in text and "succeeded" in text
+
+
+def test_a_slack_outage_never_loses_the_final_result(server, slack, worker_with_slack):
+    """Slack down when the job ends: the result is kept and delivered when Slack is back."""
+    with SignedClient(server) as client:
+        ack_text(client.post(slash_command_body(text="slow localhost --seconds 3", user_id=ADMIN)))
+    slack.wait_for(lambda: slack.messages(CHANNEL), 30)
+    slack.set_outage(True)
+    time.sleep(6)  # the job ends during the outage
+    assert not any("succeeded" in m.text for m in slack.messages(CHANNEL))
+    slack.set_outage(False)
+    slack.wait_for(lambda: any("succeeded" in m.text for m in slack.messages(CHANNEL)), 30)
+
+
+def test_socket_mode_takes_a_slash_command(slack_env, slack):
+    """`toilbot socket` connects over Socket Mode and answers a slash command in its ack."""
+    proc = start(slack_env, "socket")
+    try:
+        slack.wait_for_socket(30)
+        envelope = slack.socket_send(
+            "slash_commands",
+            {
+                "command": "/ops",
+                "text": "help",
+                "user_id": ADMIN,
+                "channel_id": CHANNEL,
+                "team_id": "T0TOIL",
+                "response_url": slack.new_response_url(),
+                "trigger_id": "1.2",
+            },
+        )
+        ack = slack.wait_for_ack(envelope, 15)
+        assert ack.payload is not None and "Commands:" in ack.payload["text"]
+    finally:
+        print(stop(proc))
+
+
+@pytest.mark.parametrize(
+    ("drop", "fragment"),
+    [
+        ("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET: is not set"),
+        ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN: is not set"),
+    ],
+)
+def test_missing_tokens_are_clear_start_up_errors(slack_env, drop, fragment):
+    """`toilbot serve` without its secrets says which one and where to find it."""
+    proc = toilbot_cli({k: v for k, v in slack_env.items() if k != drop}, "serve", timeout=60)
+    assert 3 == proc.returncode
+    assert fragment in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_wrong_token_is_refused_at_start(slack_env):
+    """A token Slack does not know stops start-up with Slack's own error."""
+    proc = toilbot_cli(
+        {**slack_env, "SLACK_BOT_TOKEN": "xoxb-not-a-real-token"}, "serve", timeout=60
+    )
+    assert 3 == proc.returncode
+    assert "SLACK_BOT_TOKEN: was refused by Slack (invalid_auth)" in proc.stderr
