@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -53,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     sv.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     sub.add_parser("socket", help="the Slack app over Socket Mode (no public URL needed)")
+    rn = sub.add_parser("run", help="the Slack app and a worker in one process, for small teams")
+    rn.add_argument(
+        "--port",
+        type=int,
+        default=3000,
+        help="HTTP port when SLACK_APP_TOKEN is not set (default 3000)",
+    )
     return parser
 
 
@@ -88,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(
     args: argparse.Namespace, settings: Settings, store: Store, bot: Bot, user: str
 ) -> int:
-    if args.command in ("serve", "socket"):
+    if args.command in ("serve", "socket", "run"):
         return _slack(args, settings, store)
     if args.command == "worker":
         print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
@@ -109,7 +117,10 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     from bot.slack.client import make_client
     from bot.slack.settings import slack_settings
 
-    slack = slack_settings(mode="http" if args.command == "serve" else "socket")
+    mode = {"serve": "http", "socket": "socket"}.get(args.command)
+    if mode is None:  # run: Socket Mode when there is an app token, else HTTP
+        mode = "socket" if os.environ.get("SLACK_APP_TOKEN") else "http"
+    slack = slack_settings(mode=mode)
     identity = server.check_token(make_client(slack))
     print(
         messages.slack_ready(identity, slack.api_url, store.description),
@@ -118,6 +129,10 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     )
     if args.command == "serve":
         server.serve_http(settings, slack, args.host, args.port, args.workers)
-    else:
+    elif args.command == "socket":
         server.serve_socket(settings, slack)
+    else:
+        how = server.start_in_background(settings, slack, args.port)
+        print(messages.running_all(how), file=sys.stderr, flush=True)
+        run_worker(settings, store)
     return 0

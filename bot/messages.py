@@ -311,6 +311,10 @@ def slack_ready(identity: str, api_url: str, redis: str) -> str:
     return f"Slack: connected as {identity} ({api_url}). {redis_in_use(redis)}"
 
 
+def running_all(how: str) -> str:
+    return f"toilbot run: the Slack app ({how}) and a worker in this process."
+
+
 def bad_user_id(user: str) -> str:
     return (
         f"`{user}` is not a Slack user id. "

@@ -8,7 +8,10 @@ body and a timestamp no older than five minutes, else 401.
 from __future__ import annotations
 
 import logging
+import threading
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -96,3 +99,31 @@ def serve_socket(settings: Settings, slack: SlackSettings) -> None:
     app = _bolt_app(settings, slack, socket_mode=True)
     handler = SocketModeHandler(app, slack.app_token, web_client=make_client(slack))
     handler.start()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
+
+
+def start_in_background(settings: Settings, slack: SlackSettings, port: int) -> str:
+    """For `toilbot run`: the Slack app on threads of this process; returns how it listens."""
+    if slack.app_token:
+        app = _bolt_app(settings, slack, socket_mode=True)
+        handler = SocketModeHandler(app, slack.app_token, web_client=make_client(slack))
+        handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
+        return "Socket Mode"
+    app = _bolt_app(settings, slack, socket_mode=False)
+    server = make_server(
+        "0.0.0.0",  # noqa: S104 - a server for Slack to reach
+        port,
+        SlackRequestHandler(app, EVENTS_PATH),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    threading.Thread(target=server.serve_forever, name="toilbot-http", daemon=True).start()
+    return f"HTTP on port {port}, path {EVENTS_PATH}"
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)

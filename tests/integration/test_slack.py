@@ -289,3 +289,27 @@ def test_a_wrong_token_is_refused_at_start(slack_env):
     )
     assert 3 == proc.returncode
     assert "SLACK_BOT_TOKEN: was refused by Slack (invalid_auth)" in proc.stderr
+
+
+def test_run_is_the_app_and_a_worker_in_one_process(slack_env, slack):
+    """`toilbot run` over Socket Mode takes a command and runs its job in the same process."""
+    proc = start(slack_env, "run")
+    try:
+        slack.wait_for_socket(30)
+        envelope = slack.socket_send(
+            "slash_commands",
+            {
+                "command": "/ops",
+                "text": "status localhost",
+                "user_id": ADMIN,
+                "channel_id": CHANNEL,
+                "team_id": "T0TOIL",
+                "response_url": slack.new_response_url(),
+                "trigger_id": "1.2",
+            },
+        )
+        ack = slack.wait_for_ack(envelope, 15)
+        assert ack.payload is not None and "Job 1 queued" in ack.payload["text"]
+        slack.wait_for(lambda: any("succeeded" in m.text for m in slack.messages(CHANNEL)), 60)
+    finally:
+        print(stop(proc))
