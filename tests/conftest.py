@@ -194,11 +194,10 @@ def pid_alive(pid: int) -> bool:
     return stat.split()[2] != "Z"
 
 
-@pytest.fixture
-def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """A production `toilbot worker` in its own process group."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "worker"],
+def start_toilbot(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """A long-running `toilbot ...` process in its own process group, output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
         env=env,
         cwd=REPO,
         text=True,
@@ -206,12 +205,26 @@ def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    yield proc
+
+
+def stop_toilbot(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
+    """Stop it and its children; returns what it printed (pytest shows it when a test fails)."""
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-    if proc.stdout:
-        print(proc.stdout.read())  # shown by pytest when a test fails
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.stdout.read() if proc.stdout else ""
+
+
+@pytest.fixture
+def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A production `toilbot worker` in its own process group."""
+    proc = start_toilbot(env, "worker")
+    yield proc
+    print(stop_toilbot(proc, signal.SIGKILL))
 
 
 def submit(env: dict[str, str], text: str) -> subprocess.Popen[str]:

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ADMIN, OPERATOR, REPO, toilbot_cli, wait_for
+from tests.conftest import ADMIN, OPERATOR, start_toilbot, stop_toilbot, toilbot_cli, wait_for
 from tests.slack import (
     SignedClient,
     SlackEmulator,
@@ -56,34 +53,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(environ: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", *args],
-        env=environ,
-        cwd=REPO,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen[str]) -> str:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return proc.stdout.read() if proc.stdout else ""
-
-
 @pytest.fixture
 def server(slack_env: dict[str, str]) -> Iterator[str]:
     """`toilbot serve` on a free loopback port; yields its /slack/events URL."""
     port = free_port()
-    proc = start(slack_env, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2")
+    proc = start_toilbot(
+        slack_env, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"
+    )
     try:
 
         def listening() -> bool:
@@ -91,17 +67,37 @@ def server(slack_env: dict[str, str]) -> Iterator[str]:
                 return s.connect_ex(("127.0.0.1", port)) == 0
 
         wait_for(lambda: listening() or proc.poll() is not None, 30, "toilbot serve to listen")
-        assert proc.poll() is None, stop(proc)
+        assert proc.poll() is None, stop_toilbot(proc)
         yield f"http://127.0.0.1:{port}/slack/events"
     finally:
-        print(stop(proc))
+        print(stop_toilbot(proc))
 
 
 @pytest.fixture
 def worker_with_slack(slack_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    proc = start(slack_env, "worker")
+    proc = start_toilbot(slack_env, "worker")
     yield proc
-    print(stop(proc))
+    print(stop_toilbot(proc))
+
+
+def socket_ops(slack: SlackEmulator, text: str) -> str:
+    """Push `/ops <text>` from the admin over Socket Mode; returns what the ack said."""
+    slack.wait_for_socket(30)
+    envelope = slack.socket_send(
+        "slash_commands",
+        {
+            "command": "/ops",
+            "text": text,
+            "user_id": ADMIN,
+            "channel_id": CHANNEL,
+            "team_id": "T0TOIL",
+            "response_url": slack.new_response_url(),
+            "trigger_id": "1.2",
+        },
+    )
+    ack = slack.wait_for_ack(envelope, 15)
+    assert ack.payload is not None
+    return str(ack.payload["text"])
 
 
 def ack_text(response) -> str:
@@ -246,25 +242,11 @@ def test_a_slack_outage_never_loses_the_final_result(server, slack, worker_with_
 
 def test_socket_mode_takes_a_slash_command(slack_env, slack):
     """`toilbot socket` connects over Socket Mode and answers a slash command in its ack."""
-    proc = start(slack_env, "socket")
+    proc = start_toilbot(slack_env, "socket")
     try:
-        slack.wait_for_socket(30)
-        envelope = slack.socket_send(
-            "slash_commands",
-            {
-                "command": "/ops",
-                "text": "help",
-                "user_id": ADMIN,
-                "channel_id": CHANNEL,
-                "team_id": "T0TOIL",
-                "response_url": slack.new_response_url(),
-                "trigger_id": "1.2",
-            },
-        )
-        ack = slack.wait_for_ack(envelope, 15)
-        assert ack.payload is not None and "Commands:" in ack.payload["text"]
+        assert "Commands:" in socket_ops(slack, "help")
     finally:
-        print(stop(proc))
+        print(stop_toilbot(proc))
 
 
 @pytest.mark.parametrize(
@@ -293,23 +275,9 @@ def test_a_wrong_token_is_refused_at_start(slack_env):
 
 def test_run_is_the_app_and_a_worker_in_one_process(slack_env, slack):
     """`toilbot run` over Socket Mode takes a command and runs its job in the same process."""
-    proc = start(slack_env, "run")
+    proc = start_toilbot(slack_env, "run")
     try:
-        slack.wait_for_socket(30)
-        envelope = slack.socket_send(
-            "slash_commands",
-            {
-                "command": "/ops",
-                "text": "status localhost",
-                "user_id": ADMIN,
-                "channel_id": CHANNEL,
-                "team_id": "T0TOIL",
-                "response_url": slack.new_response_url(),
-                "trigger_id": "1.2",
-            },
-        )
-        ack = slack.wait_for_ack(envelope, 15)
-        assert ack.payload is not None and "Job 1 queued" in ack.payload["text"]
+        assert "Job 1 queued" in socket_ops(slack, "status localhost")
         slack.wait_for(lambda: any("succeeded" in m.text for m in slack.messages(CHANNEL)), 60)
     finally:
-        print(stop(proc))
+        print(stop_toilbot(proc))
