@@ -137,7 +137,10 @@ def config_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def env(r: redis.Redis, redis_url: str, config_path: Path, tmp_path: Path) -> dict[str, str]:
     """Environment for the CLI: the test Redis (flushed by ``r``), config and data dir."""
-    environ = dict(os.environ)
+    # slack_sdk honours HTTP(S)_PROXY and ignores NO_PROXY, even for the local Slack.
+    environ = {
+        k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")
+    }
     environ.update(
         REDIS_URL=redis_url,
         TOILBOT_CONFIG=str(config_path),
