@@ -281,3 +281,66 @@ def test_run_is_the_app_and_a_worker_in_one_process(slack_env, slack):
         slack.wait_for(lambda: any("succeeded" in m.text for m in slack.messages(CHANNEL)), 60)
     finally:
         print(stop_toilbot(proc))
+
+
+def test_a_direct_message_is_a_command(server, slack):
+    """A DM to the bot runs like /ops and is answered in the DM."""
+    dm = "D0ADMIN"
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": ADMIN,
+        "text": "help",
+        "ts": "1700000001.000100",
+        "channel": dm,
+        "event_ts": "1700000001.000100",
+    }
+    slack.add_channel(dm, name="admin-dm", is_member=True)
+    with SignedClient(server) as client:
+        assert 200 == client.post(event_body(event)).status_code
+    reply = slack.wait_for(lambda: slack.messages(dm), 10)[0]
+    assert "Commands:" in reply.text
+
+
+def test_the_cancel_button_stops_the_job(server, slack, worker_with_slack, r):
+    """Cancel on the job message cancels it, with the same permission check as `cancel`."""
+    with SignedClient(server) as client:
+        ack_text(client.post(slash_command_body(text="slow localhost --seconds 60", user_id=ADMIN)))
+        message = slack.wait_for(lambda: slack.messages(CHANNEL), 30)[0]
+        wait_for(lambda: r.hget("toilbot:job:1", "status") == b"running", 30, "the job to run")
+        denied_url = slack.new_response_url(kind="actions", user="U0STRANGER")
+        client.post(
+            block_actions_body(
+                "toilbot_cancel_job",
+                "1",
+                user_id="U0STRANGER",
+                message_ts=message.ts,
+                response_url=denied_url,
+            )
+        )
+        slack.wait_for(lambda: slack.responses, 10)
+        assert "needs the `cancel` permission" in slack.responses[-1].body["text"]
+        url = slack.new_response_url(kind="actions", user=ADMIN)
+        client.post(
+            block_actions_body(
+                "toilbot_cancel_job", "1", user_id=ADMIN, message_ts=message.ts, response_url=url
+            )
+        )
+    slack.wait_for(lambda: len(slack.responses) >= 2, 10)
+    assert "Cancelling job 1" in slack.responses[-1].body["text"]
+    slack.wait_for(lambda: "was cancelled" in (slack.messages(CHANNEL)[0].text or ""), 30)
+
+
+def test_the_client_retries_rate_limits_and_server_errors(slack):
+    """toilbot's WebClient waits out a 429 (Retry-After) and retries a 503."""
+    from bot.slack.client import make_client
+    from bot.slack.settings import SlackSettings
+
+    client = make_client(SlackSettings(slack.bot_token, None, None, slack.base_url))
+    slack.fail("chat.postMessage", 429, retry_after=1)
+    slack.fail("chat.update", 503)
+    ts = client.chat_postMessage(channel=CHANNEL, text="one")["ts"]
+    client.chat_update(channel=CHANNEL, ts=ts, text="two")
+    assert 2 == len(slack.calls_to("chat.postMessage"))
+    assert 2 == len(slack.calls_to("chat.update"))
+    assert "two" == slack.messages(CHANNEL)[0].text
