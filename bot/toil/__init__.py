@@ -1,0 +1,1 @@
+"""The toil ledger: operating versus coding time, per person and team, by ISO week."""
