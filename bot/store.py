@@ -54,6 +54,20 @@ class Keys:
         return f"toilbot:job:{job_id}"  # HASH: the job record
 
     slack_outbox = "toilbot:slack:outbox"  # ZSET delivery JSON -> due time
+    toil_seq = "toilbot:toil:seq"  # INCR -> next ledger entry id
+    toil_entries = "toilbot:toil:entries"  # ZSET entry id -> start (the whole team)
+
+    @staticmethod
+    def toil_entry(entry_id: int) -> str:
+        return f"toilbot:toil:entry:{entry_id}"  # STRING: the entry as JSON, with its revisions
+
+    @staticmethod
+    def toil_timer(user: str) -> str:
+        return f"toilbot:toil:timer:{user}"  # STRING: the person's open timer as JSON
+
+    @staticmethod
+    def toil_undo(user: str) -> str:
+        return f"toilbot:toil:undo:{user}"  # LIST: the person's recent changes, newest first
 
     @staticmethod
     def slack_confirm(token: str) -> str:

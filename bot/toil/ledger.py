@@ -1,0 +1,181 @@
+"""The ledger in Redis: entries indexed by start time, one open timer per person, undo.
+
+A week's report reads only the entries that start in that week or within
+``MAX_ENTRY`` before it (no entry is longer), never the whole history.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from bot.store import Keys, text, texts
+from bot.toil.model import Entry, Kind, Source
+
+MAX_ENTRY = 24 * 3600  # one entry covers at most a day
+UNDO_DEPTH = 20
+
+
+class LedgerError(ValueError):
+    """A change the ledger refuses; the message says why."""
+
+
+@dataclass(frozen=True)
+class Timer:
+    kind: Kind
+    category: str
+    note: str
+    started: float
+    tz: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "kind": self.kind.value,
+                "category": self.category,
+                "note": self.note,
+                "started": self.started,
+                "tz": self.tz,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> Timer:
+        data = json.loads(raw)
+        return cls(
+            Kind(data["kind"]), data["category"], data["note"], float(data["started"]), data["tz"]
+        )
+
+
+class Ledger:
+    def __init__(self, r: redis.Redis) -> None:
+        self.r = r
+
+    # --- entries -------------------------------------------------------------
+
+    def add(
+        self,
+        user: str,
+        kind: Kind,
+        category: str,
+        start: float,
+        end: float,
+        tz: str,
+        source: Source,
+        note: str = "",
+    ) -> Entry:
+        if end <= start:
+            raise LedgerError("the end of an entry must come after its start")
+        if end - start > MAX_ENTRY:
+            raise LedgerError("an entry covers at most 24 hours; log longer work day by day")
+        entry = Entry(
+            id=int(self.r.incr(Keys.toil_seq)),
+            user=user,
+            kind=kind,
+            category=category,
+            start=start,
+            end=end,
+            tz=tz,
+            source=source,
+            note=note,
+            created_at=time.time(),
+        )
+        self._save(entry)
+        self._remember(user, {"do": "add", "id": entry.id})
+        return entry
+
+    def get(self, entry_id: int) -> Entry | None:
+        raw = self.r.get(Keys.toil_entry(entry_id))
+        return Entry.from_json(json.loads(text(raw))) if raw is not None else None
+
+    def edit(self, user: str, entry_id: int, **changes: Any) -> Entry:
+        entry = self.get(entry_id)
+        if entry is None or entry.deleted or entry.user != user:
+            raise LedgerError(f"you have no entry {entry_id}")
+        before = entry.to_json()
+        before.pop("revisions")
+        for name, value in changes.items():
+            setattr(entry, name, value)
+        if entry.end <= entry.start or entry.end - entry.start > MAX_ENTRY:
+            raise LedgerError("the edited entry must end after it starts, within 24 hours")
+        entry.revisions.append({**before, "replaced_at": time.time()})
+        entry.created_at = time.time()  # an edit is the newest word on that time
+        self._save(entry)
+        self._remember(user, {"do": "edit", "id": entry_id})
+        return entry
+
+    def undo(self, user: str) -> str | None:
+        """Take back the person's last add or edit; returns what was undone."""
+        raw = self.r.lpop(Keys.toil_undo(user))
+        if raw is None:
+            return None
+        action = json.loads(text(raw))
+        entry = self.get(int(action["id"]))
+        if entry is None:
+            return None
+        if action["do"] == "add":
+            entry.deleted = True
+        elif entry.revisions:
+            previous = entry.revisions.pop()
+            previous.pop("replaced_at", None)
+            entry = Entry.from_json({**previous, "revisions": entry.revisions})
+        self._save(entry)
+        return f"{action['do']} of entry {entry.id}"
+
+    def between(self, start: float, end: float, user: str | None = None) -> list[Entry]:
+        ids = texts(self.r.zrangebyscore(Keys.toil_entries, start - MAX_ENTRY, end))
+        found = []
+        for entry_id in ids:
+            entry = self.get(int(entry_id))
+            if entry is None or entry.deleted or entry.end <= start or entry.start >= end:
+                continue
+            if user is None or entry.user == user:
+                found.append(entry)
+        return found
+
+    def _save(self, entry: Entry) -> None:
+        pipe = self.r.pipeline()
+        pipe.set(Keys.toil_entry(entry.id), json.dumps(entry.to_json()))
+        pipe.zadd(Keys.toil_entries, {str(entry.id): entry.start})
+        pipe.execute()
+
+    def _remember(self, user: str, action: dict[str, Any]) -> None:
+        pipe = self.r.pipeline()
+        pipe.lpush(Keys.toil_undo(user), json.dumps(action))
+        pipe.ltrim(Keys.toil_undo(user), 0, UNDO_DEPTH - 1)
+        pipe.execute()
+
+    # --- timers -----------------------------------------------------------------
+
+    def timer(self, user: str) -> Timer | None:
+        raw = self.r.get(Keys.toil_timer(user))
+        return Timer.from_json(text(raw)) if raw is not None else None
+
+    def start(
+        self, user: str, kind: Kind, category: str, note: str, tz: str, now: float | None = None
+    ) -> tuple[Timer, Entry | None]:
+        """Start a timer; an open one is stopped first (one timer per person)."""
+        now = time.time() if now is None else now
+        stopped = self.stop(user, now)
+        timer = Timer(kind, category, note, now, tz)
+        self.r.set(Keys.toil_timer(user), timer.to_json())
+        return timer, stopped
+
+    def stop(self, user: str, now: float | None = None, limit: float | None = None) -> Entry | None:
+        """Close the open timer into an entry; past ``limit`` seconds it counts only the limit."""
+        now = time.time() if now is None else now
+        raw = self.r.getdel(Keys.toil_timer(user))
+        if raw is None:
+            return None
+        timer = Timer.from_json(text(raw))
+        end = min(now, timer.started + limit) if limit else now
+        end = min(end, timer.started + MAX_ENTRY)
+        if end - timer.started < 60:
+            return None  # under a minute: nothing worth recording
+        return self.add(
+            user, timer.kind, timer.category, timer.started, end, timer.tz, Source.TIMER, timer.note
+        )
