@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.errors import ConfigError
 from bot.policy import USER_ID, Policy, load_policy
 from bot.schema import Node, load_yaml
+from bot.toil.ratio import Thresholds
 
 DEFAULT_CONFIG = "toilbot.yaml"
 
@@ -21,6 +22,30 @@ class JobSettings:
     output_lines: int  # lines of Ansible output kept per job
     keep: int  # job records kept in the listing
     forks: int  # Ansible forks per job
+
+
+DEFAULT_CATEGORIES = (
+    "interrupts",
+    "incident",
+    "on-call",
+    "releases",
+    "migrations",
+    "capacity",
+    "troubleshooting",
+    "patching",
+    "automation",
+    "tooling",
+    "reviews",
+    "meetings",
+    "general",
+)
+
+
+@dataclass(frozen=True)
+class ToilSettings:
+    categories: tuple[str, ...]
+    timer_limit: int  # seconds a timer counts before it asks "still working?"
+    thresholds: Thresholds
 
 
 @dataclass(frozen=True)
@@ -34,6 +59,7 @@ class Settings:
     local_user: str
     policy: Policy
     jobs: JobSettings
+    toil: ToilSettings
     redis_url: str | None
     data_dir: Path
 
@@ -63,6 +89,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "local_user",
             "policy",
             "jobs",
+            "toil",
         }
     )
     base = path.parent
@@ -101,6 +128,28 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         keep=jobs_node.child("keep", 1000).number(10, 1_000_000),
         forks=jobs_node.child("forks", 10).number(1, 200),
     )
+    toil_node = root.child("toil", {})
+    toil_node.check_keys({"categories", "timer_limit", "thresholds"})
+    levels = toil_node.child("thresholds", {})
+    levels.check_keys({"target", "notice", "warning", "action"})
+    percents = {
+        name: levels.child(name, default).number(1, 99) / 100
+        for name, default in (("target", 35), ("notice", 40), ("warning", 45), ("action", 50))
+    }
+    if not percents["target"] <= percents["notice"] <= percents["warning"] <= percents["action"]:
+        raise levels.error(
+            "must rise: target <= notice <= warning <= action",
+            "order the percentages, e.g. 35, 40, 45, 50",
+        )
+    toil = ToilSettings(
+        categories=tuple(
+            toil_node.child("categories", list(DEFAULT_CATEGORIES)).text_list(
+                r"[a-z][a-z0-9-]{0,30}", "use lower-case words such as on-call"
+            )
+        ),
+        timer_limit=toil_node.child("timer_limit", "4h").duration(),
+        thresholds=Thresholds(**percents),
+    )
     redis_url = env.get("REDIS_URL") or None
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(
@@ -121,6 +170,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         policy=load_policy(root.child("policy")),
         jobs=jobs,
+        toil=toil,
         redis_url=redis_url,
         data_dir=data_dir(env),
     )

@@ -10,6 +10,8 @@ from bot.errors import JobError, ParseError
 from bot.jobs import JobStatus
 from bot.parse import BUILTINS, BuiltinCall, suggest
 from bot.specs import ParamType
+from bot.toil import commands as toil_commands
+from bot.toil.ledger import Ledger
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -82,7 +84,12 @@ def _cancel(bot: Bot, call: BuiltinCall, user: str) -> str:
     return bot.jobs.cancel(job_id, user)
 
 
+def _toil(bot: Bot, call: BuiltinCall, user: str) -> str:
+    return toil_commands.run(Ledger(bot.jobs.r), bot.settings, user, call.words)
+
+
 HANDLERS: dict[str, Handler] = {
+    "toil": _toil,
     "help": _help,
     "jobs": _jobs,
     "job": _job,

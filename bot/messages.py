@@ -6,6 +6,7 @@ Plain text with Slack mrkdwn backticks; the console prints it as is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 def _did_you_mean(options: Sequence[str]) -> str:
@@ -339,3 +340,139 @@ def check_summary(failures: int) -> str:
 
 def config_invalid(error: str) -> str:
     return f"toilbot cannot start: {error}"
+
+
+# --- toil ------------------------------------------------------------------------
+
+
+def percent(ratio: float | None) -> str:
+    return "no data" if ratio is None else f"{ratio:.0%}"
+
+
+def hours(seconds: float) -> str:
+    return seconds_text(seconds) if seconds else "0h"
+
+
+def toil_help(usages: Sequence[str]) -> str:
+    lines = ["Log your time; toilbot works out the toil ratio, operating / (operating + coding):"]
+    lines += [f"  `{u}`" for u in usages]
+    lines.append("Overhead (meetings, admin) is kept but left out of the ratio.")
+    return "\n".join(lines)
+
+
+def unknown_toil_verb(word: str, suggestions: Sequence[str]) -> str:
+    hint = _did_you_mean(suggestions)
+    return f"`toil {word}` is not a toil command.{hint} Type `toil` for the list."
+
+
+def toil_refused(reason: str, usage: str) -> str:
+    return f"Not recorded: {reason}.{_usage(usage)}"
+
+
+def toil_started(kind: str, category: str, stopped: tuple[str, float] | None) -> str:
+    text = f"Timer started: {kind} ({category})."
+    if stopped:
+        text += f" The previous timer ({stopped[0]}, {hours(stopped[1])}) was stopped and logged."
+    return text + " `toil stop` when you are done."
+
+
+def toil_no_timer() -> str:
+    return "No timer is running. Start one with `toil start operating interrupts`."
+
+
+def toil_too_short() -> str:
+    return "The timer ran for under a minute; nothing was logged."
+
+
+def toil_stopped(entry_id: int, kind: str, category: str, seconds: float, capped: bool) -> str:
+    text = f"Logged entry {entry_id}: {hours(seconds)} of {kind} ({category})."
+    if capped:
+        text += (
+            " The timer ran past its limit, so it counts only up to the limit; "
+            f"`toil edit {entry_id} duration=...` if you really worked longer."
+        )
+    return text
+
+
+def toil_logged(entry_id: int, kind: str, category: str, seconds: float, start: str) -> str:
+    return f"Logged entry {entry_id}: {hours(seconds)} of {kind} ({category}) from {start}."
+
+
+def bad_span(text: str, usage: str) -> str:
+    return (
+        f"`{text}` is not a duration or a time span (write 2h, 90m or 09:00-11:30).{_usage(usage)}"
+    )
+
+
+def bad_date(text: str, usage: str) -> str:
+    return (
+        f"`{text}` is not a date (write 2026-11-20, yesterday or a weekday such as "
+        f"monday).{_usage(usage)}"
+    )
+
+
+def future_date(text: str) -> str:
+    return f"{text} is in the future; log time once it is spent."
+
+
+def bad_edit(word: str, usage: str) -> str:
+    return f"Cannot apply `{word}`.{_usage(usage)}"
+
+
+def toil_edited(entry_id: int, kind: str, category: str, seconds: float) -> str:
+    return (
+        f"Entry {entry_id} is now {hours(seconds)} of {kind} ({category}). `toil undo` reverts it."
+    )
+
+
+def toil_undone(what: str) -> str:
+    return f"Undone: the {what}."
+
+
+def toil_nothing_to_undo() -> str:
+    return "Nothing to undo."
+
+
+def toil_me(
+    week: str,
+    tz: str,
+    seconds: dict[str, float],
+    ratio: float | None,
+    thresholds: Any,
+    running: tuple[str, str, float] | None,
+) -> str:
+    lines = [
+        f"Your week {week} ({tz}): operating {hours(seconds['operating'])}, coding "
+        f"{hours(seconds['coding'])}, overhead {hours(seconds['overhead'])}.",
+    ]
+    if ratio is None:
+        lines.append("Toil ratio: no data yet (it needs 4 hours of operating plus coding).")
+    else:
+        lines.append(
+            f"Toil ratio: {percent(ratio)} (target {percent(thresholds.target)}, limit "
+            f"{percent(thresholds.action)}; {thresholds.level(ratio)})."
+        )
+    if running:
+        lines.append(f"Timer running: {running[0]} ({running[1]}) for {hours(running[2])}.")
+    return "\n".join(lines)
+
+
+def bad_weeks(text: str, usage: str) -> str:
+    return f"`{text}` is not a number of weeks from 1 to 26 (`--weeks 4`).{_usage(usage)}"
+
+
+def toil_report(rows: Sequence[tuple[Any, ...]], thresholds: Any) -> str:
+    lines = [
+        f"Team toil ratio by week (target {percent(thresholds.target)}, limit "
+        f"{percent(thresholds.action)}):",
+        "  week       operating  coding   team   median  highest  you",
+    ]
+    for week, operating, coding, ratio, median, highest, mine in rows:
+        lines.append(
+            f"  {week}  {hours(operating):>9}  {hours(coding):>6}  {percent(ratio):>5}  "
+            f"{percent(median):>6}  {percent(highest):>7}  {percent(mine)}"
+        )
+    last = rows[-1][3] if rows else None
+    if last is not None and last >= thresholds.action:
+        lines.append("At or past the limit: rebalance with the product team.")
+    return "\n".join(lines)

@@ -26,6 +26,7 @@ class Builtin:
     permission: str | None  # None: anyone may run it
     argument: str | None = None  # name of its one optional/required argument
     argument_required: bool = False
+    free_words: bool = False  # takes any words; its handler parses them
 
 
 BUILTINS: dict[str, Builtin] = {
@@ -35,6 +36,13 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("jobs", "Recent jobs and their status", "jobs", "jobs"),
         Builtin("job", "One job: status, per-host results, output", "job <id>", "jobs", "id", True),
         Builtin("cancel", "Stop a queued or running job", "cancel <id>", "cancel", "id", True),
+        Builtin(
+            "toil",
+            "Log operating and coding time, see your toil ratio (`help toil`)",
+            "toil start|stop|switch|log|edit|undo|me|report ...",
+            None,
+            free_words=True,
+        ),
     )
 }
 
@@ -43,6 +51,7 @@ BUILTINS: dict[str, Builtin] = {
 class BuiltinCall:
     builtin: Builtin
     argument: str | None
+    words: tuple[str, ...] = ()  # all its words, for builtins that take free words
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,8 @@ def suggest(word: str, candidates: list[str]) -> list[str]:
 
 
 def _parse_builtin(builtin: Builtin, args: list[str]) -> BuiltinCall:
+    if builtin.free_words:
+        return BuiltinCall(builtin, args[0] if args else None, tuple(args))
     if len(args) > (1 if builtin.argument else 0):
         raise ParseError(messages.unexpected_word(args[-1], builtin.usage))
     if builtin.argument_required and not args:

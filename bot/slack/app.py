@@ -39,6 +39,7 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
     handlers = SlackHandlers(bot)
     app.middleware(handlers.skip_retried_events)
     app.command("/ops")(handlers.ops)
+    app.command("/toil")(handlers.toil)
     app.event("app_mention")(handlers.mention)
     app.event({"type": "message", "channel_type": "im"})(handlers.direct_message)
     app.event("message")(lambda: None)  # other messages: nothing to do
@@ -83,6 +84,11 @@ class SlackHandlers:
         reply, blocks = self._reply(
             command.get("text", ""), command["user_id"], command["channel_id"], None
         )
+        ack(text=reply.text, blocks=blocks, response_type="ephemeral")
+
+    def toil(self, ack: Ack, command: dict[str, Any]) -> None:
+        text = "toil " + command.get("text", "")
+        reply, blocks = self._reply(text, command["user_id"], command["channel_id"], None)
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
 
     def mention(self, event: dict[str, Any], say: Say) -> None:

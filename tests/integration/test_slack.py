@@ -344,3 +344,14 @@ def test_the_client_retries_rate_limits_and_server_errors(slack):
     assert 2 == len(slack.calls_to("chat.postMessage"))
     assert 2 == len(slack.calls_to("chat.update"))
     assert "two" == slack.messages(CHANNEL)[0].text
+
+
+def test_toil_slash_command(server):
+    """/toil logs time and answers privately."""
+    with SignedClient(server) as client:
+        started = client.post(
+            slash_command_body("/toil", "start operating incident", user_id=OPERATOR)
+        )
+        me = client.post(slash_command_body("/toil", "me", user_id=OPERATOR))
+    assert "Timer started: operating (incident)" in ack_text(started)
+    assert "Timer running: operating (incident)" in ack_text(me)

@@ -27,6 +27,6 @@ def test_subscriptions_match_the_listeners():
     assert {"app_home_opened", "app_mention", "message.im"} == set(
         MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     )
-    assert ["/ops"] == [c["command"] for c in MANIFEST["features"]["slash_commands"]]
+    assert ["/ops", "/toil"] == [c["command"] for c in MANIFEST["features"]["slash_commands"]]
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "app_mentions:read", "im:history", "files:write"} <= scopes

@@ -1,0 +1,245 @@
+"""`toil ...`: the ledger's commands, in chat and in the console (words in messages)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import zoneinfo
+from collections.abc import Sequence
+
+from bot import messages
+from bot.config import Settings
+from bot.errors import ParseError
+from bot.parse import suggest
+from bot.schema import parse_duration
+from bot.toil.ledger import Ledger, LedgerError
+from bot.toil.model import Kind, Source
+from bot.toil.ratio import Figures, split_time, team
+from bot.toil.weeks import previous, week_bounds, week_label, week_of
+
+USAGE = {
+    "start": "toil start <operating|coding|overhead> [category] [note]",
+    "stop": "toil stop",
+    "switch": "toil switch <operating|coding|overhead> [category] [note]",
+    "log": "toil log <2h|90m|09:00-11:30> <operating|coding|overhead> [category] "
+    "[on <date>] [note]",
+    "edit": "toil edit <id> kind=<kind> | category=<category> | duration=<2h> | note=<text>",
+    "undo": "toil undo",
+    "me": "toil me",
+    "report": "toil report [--weeks N]",
+}
+_SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def run(
+    ledger: Ledger, settings: Settings, user: str, words: Sequence[str], now: float | None = None
+) -> str:
+    now = time.time() if now is None else now
+    if not words:
+        return messages.toil_help(list(USAGE.values()))
+    verb, rest = words[0].lower(), list(words[1:])
+    if verb not in USAGE:
+        raise ParseError(messages.unknown_toil_verb(words[0], suggest(verb, list(USAGE))))
+    try:
+        return _VERBS[verb](ledger, settings, user, rest, now)
+    except LedgerError as exc:
+        raise ParseError(messages.toil_refused(str(exc), USAGE[verb])) from None
+
+
+def _kind(word: str | None, verb: str) -> Kind:
+    if word is None:
+        raise ParseError(messages.missing_argument("kind", USAGE[verb]))
+    try:
+        return Kind(word.lower())
+    except ValueError:
+        options = [k.value for k in Kind]
+        raise ParseError(
+            messages.bad_choice("kind", word, options, suggest(word, options), USAGE[verb])
+        ) from None
+
+
+def _category_and_note(settings: Settings, words: list[str]) -> tuple[str, str]:
+    if words and words[0].lower() in settings.toil.categories:
+        return words[0].lower(), " ".join(words[1:])[:200]
+    return "general", " ".join(words)[:200]
+
+
+def _start(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
+    kind = _kind(words[0] if words else None, "start")
+    category, note = _category_and_note(settings, words[1:])
+    _, stopped = ledger.start(user, kind, category, note, settings.timezone, now)
+    previous_timer = (stopped.kind.value, stopped.seconds) if stopped else None
+    return messages.toil_started(kind.value, category, previous_timer)
+
+
+def _stop(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
+    timer = ledger.timer(user)
+    if timer is None:
+        return messages.toil_no_timer()
+    entry = ledger.stop(user, now, settings.toil.timer_limit)
+    if entry is None:
+        return messages.toil_too_short()
+    capped = now - timer.started > settings.toil.timer_limit
+    return messages.toil_stopped(entry.id, entry.kind.value, entry.category, entry.seconds, capped)
+
+
+def _log(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
+    if not words:
+        raise ParseError(messages.missing_argument("duration", USAGE["log"]))
+    amount = words[0]
+    if not _SPAN.match(amount) and (amount.isdigit() or not parse_duration(amount[:12])):
+        raise ParseError(messages.bad_span(amount, USAGE["log"]))  # a bare number has no unit
+    kind = _kind(words[1] if len(words) > 1 else None, "log")
+    rest = words[2:]
+    zone = zoneinfo.ZoneInfo(settings.timezone)
+    day = dt.datetime.fromtimestamp(now, zone).date()
+    if "on" in [w.lower() for w in rest]:
+        at = [w.lower() for w in rest].index("on")
+        if at + 1 >= len(rest):
+            raise ParseError(messages.missing_argument("date", USAGE["log"]))
+        day = _date(rest[at + 1], day)
+        rest = rest[:at] + rest[at + 2 :]
+    category, note = _category_and_note(settings, rest)
+    start, end = _span(amount, day, zone, now)
+    entry = ledger.add(user, kind, category, start, end, settings.timezone, Source.LOG, note)
+    return messages.toil_logged(
+        entry.id,
+        kind.value,
+        category,
+        entry.seconds,
+        dt.datetime.fromtimestamp(start, zone).strftime("%a %d %b %H:%M"),
+    )
+
+
+def _span(amount: str, day: dt.date, zone: zoneinfo.ZoneInfo, now: float) -> tuple[float, float]:
+    match = _SPAN.match(amount)
+    if match:
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+            raise ParseError(messages.bad_span(amount, USAGE["log"]))
+        start = dt.datetime.combine(day, dt.time(h1, m1), tzinfo=zone).timestamp()
+        end = dt.datetime.combine(day, dt.time(h2, m2), tzinfo=zone).timestamp()
+        return start, end
+    seconds = parse_duration(amount) if len(amount) < 12 else None
+    if not seconds:
+        raise ParseError(messages.bad_span(amount, USAGE["log"]))
+    today = dt.datetime.fromtimestamp(now, zone).date()
+    if day == today:
+        return now - seconds, now  # just done
+    start = dt.datetime.combine(
+        day, dt.time(9, 0), tzinfo=zone
+    ).timestamp()  # a past day: from 09:00
+    return start, start + seconds
+
+
+def _date(word: str, today: dt.date) -> dt.date:
+    word = word.lower()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - dt.timedelta(days=1)
+    if word in _WEEKDAYS:
+        back = (today.weekday() - _WEEKDAYS.index(word)) % 7 or 7
+        return today - dt.timedelta(days=back)
+    try:
+        day = dt.date.fromisoformat(word)
+    except ValueError:
+        raise ParseError(messages.bad_date(word, USAGE["log"])) from None
+    if day > today:
+        raise ParseError(messages.future_date(word))
+    return day
+
+
+def _edit(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
+    if not words or not words[0].lstrip("#").isdigit():
+        raise ParseError(messages.missing_argument("id", USAGE["edit"]))
+    entry_id = int(words[0].lstrip("#"))
+    entry = ledger.get(entry_id)
+    changes: dict[str, object] = {}
+    for word in words[1:]:
+        field, _, value = word.partition("=")
+        if field == "kind":
+            changes["kind"] = _kind(value, "edit")
+        elif field == "category" and value in settings.toil.categories:
+            changes["category"] = value
+        elif field == "note":
+            changes["note"] = value[:200]
+        elif field == "duration" and parse_duration(value) and entry is not None:
+            changes["end"] = entry.start + (parse_duration(value) or 0)
+        else:
+            raise ParseError(messages.bad_edit(word, USAGE["edit"]))
+    if not changes:
+        raise ParseError(messages.missing_argument("change", USAGE["edit"]))
+    edited = ledger.edit(user, entry_id, **changes)
+    return messages.toil_edited(edited.id, edited.kind.value, edited.category, edited.seconds)
+
+
+def _undo(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
+    undone = ledger.undo(user)
+    return messages.toil_undone(undone) if undone else messages.toil_nothing_to_undo()
+
+
+def _me(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
+    year, week = week_of(now, settings.timezone)
+    start, end = week_bounds(year, week, settings.timezone)
+    figures = split_time(ledger.between(start, end, user), start, end)
+    timer = ledger.timer(user)
+    running = (timer.kind.value, timer.category, now - timer.started) if timer else None
+    return messages.toil_me(
+        week_label(year, week),
+        settings.timezone,
+        _hours(figures),
+        figures.ratio,
+        settings.toil.thresholds,
+        running,
+    )
+
+
+def _report(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
+    weeks = 4
+    if words:
+        if (
+            len(words) != 2
+            or words[0] != "--weeks"
+            or not words[1].isdigit()
+            or not 1 <= int(words[1]) <= 26
+        ):
+            raise ParseError(messages.bad_weeks(" ".join(words), USAGE["report"]))
+        weeks = int(words[1])
+    year, week = week_of(now, settings.timezone)
+    rows = []
+    for back in range(weeks - 1, -1, -1):
+        y, w = previous(year, week, back)
+        start, end = week_bounds(y, w, settings.timezone)
+        figures = team(ledger.between(start, end), start, end)
+        mine = figures.people.get(user)
+        rows.append(
+            (
+                week_label(y, w),
+                figures.operating,
+                figures.coding,
+                figures.ratio,
+                figures.median,
+                figures.highest,
+                mine.ratio if mine else None,
+            )
+        )
+    return messages.toil_report(rows, settings.toil.thresholds)
+
+
+def _hours(figures: Figures) -> dict[str, float]:
+    return {kind.value: seconds for kind, seconds in figures.seconds.items()}
+
+
+_VERBS = {
+    "start": _start,
+    "switch": _start,
+    "stop": _stop,
+    "log": _log,
+    "edit": _edit,
+    "undo": _undo,
+    "me": _me,
+    "report": _report,
+}

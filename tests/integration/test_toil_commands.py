@@ -1,0 +1,85 @@
+"""`toil ...` through the pipeline, as people type it (console, exec, Slack all share it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from bot.toil import commands
+from bot.toil.ledger import Ledger
+from tests.conftest import ADMIN, VIEWER, write_config
+from tests.harness import Harness
+
+# Wednesday 18 November 2026, 15:00 in Oslo.
+NOW = dt.datetime(2026, 11, 18, 15, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Oslo")).timestamp()
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from bot.config import load_settings
+
+    return load_settings({"TOILBOT_CONFIG": str(write_config(tmp_path, timezone="Europe/Oslo"))})
+
+
+def say(ledger, settings, user, text, now=NOW):
+    return commands.run(ledger, settings, user, text.split(), now)
+
+
+def test_a_week_of_logging_gives_a_ratio(r, settings):
+    """Timers and logs add up to the week's figures and ratio."""
+    ledger = Ledger(r)
+    assert "Timer started: operating (interrupts)" in say(
+        ledger, settings, ADMIN, "start operating interrupts", NOW - 2 * 3600
+    )
+    reply = say(ledger, settings, ADMIN, "switch coding automation", NOW - 3600)
+    assert "previous timer (operating, 1h) was stopped and logged" in reply
+    assert "Logged entry 2: 1h of coding (automation)" in say(ledger, settings, ADMIN, "stop")
+    assert "Logged entry 3: 2h of coding (general) from Mon 16 Nov 09:00" in say(
+        ledger, settings, ADMIN, "log 2h coding on monday terraform module"
+    )
+    assert "Logged entry 4: 2h30m of operating (patching) from Tue 17 Nov 09:00" in say(
+        ledger, settings, ADMIN, "log 09:00-11:30 operating patching on yesterday"
+    )
+    me = say(ledger, settings, ADMIN, "me")
+    assert "Your week 2026-W47 (Europe/Oslo): operating 3h30m, coding 3h, overhead 0h." in me
+    assert "Toil ratio: 54% (target 35%, limit 50%; action)." in me
+    report = say(ledger, settings, ADMIN, "report --weeks 2")
+    assert "2026-W46" in report and "2026-W47" in report
+    assert "At or past the limit: rebalance with the product team." in report
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("strat operating", "Did you mean `start`"),
+        ("start toil", "<kind>: `toil` is not allowed"),
+        ("log 2 hours coding", "`2` is not a duration or a time span"),
+        ("log 25:00-26:00 coding", "is not a duration or a time span"),
+        ("log 2h coding on someday", "`someday` is not a date"),
+        ("log 2h coding on 2030-01-01", "is in the future"),
+        ("log 30h coding on yesterday", "covers at most 24 hours"),
+        ("log 11:00-09:00 coding", "must come after its start"),
+        ("report --weeks 99", "not a number of weeks from 1 to 26"),
+        ("edit 99 kind=coding", "you have no entry 99"),
+    ],
+)
+def test_mistakes_are_explained(r, settings, text, fragment):
+    """Every mistake says what was wrong and shows the usage; nothing is recorded."""
+    from bot.errors import ParseError
+
+    ledger = Ledger(r)
+    with pytest.raises(ParseError) as caught:
+        say(ledger, settings, ADMIN, text)
+    assert fragment in str(caught.value)
+    assert [] == ledger.between(0, NOW * 2)
+
+
+def test_toil_from_the_pipeline_needs_no_role(harness: Harness):
+    """Anyone can log time, even without a role; `toil` alone explains the commands."""
+    assert "Log your time" in harness.say("toil", VIEWER)
+    assert "Timer started: operating (on-call)" in harness.say(
+        "toil start operating on-call", "U0NOROLE"
+    )
+    assert "Nothing to undo." in harness.say("toil undo", "U0NOROLE")
