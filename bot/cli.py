@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Sequence
 
 from bot import messages
@@ -54,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     sv.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     sub.add_parser("socket", help="the Slack app over Socket Mode (no public URL needed)")
+    tl = sub.add_parser(
+        "toil", help="the toil ledger: `toilbot toil report --week 2026-W47 --json`"
+    )
+    tl_sub = tl.add_subparsers(dest="toil_command", required=True, metavar="COMMAND")
+    tr = tl_sub.add_parser("report", help="a week's team and per-person figures")
+    tr.add_argument("--week", help="ISO week such as 2026-W47 (default: this week)")
+    tr.add_argument("--json", action="store_true", help="print one JSON object")
     rn = sub.add_parser("run", help="the Slack app and a worker in one process, for small teams")
     rn.add_argument(
         "--port",
@@ -98,6 +107,8 @@ def _dispatch(
 ) -> int:
     if args.command in ("serve", "socket", "run"):
         return _slack(args, settings, store)
+    if args.command == "toil":
+        return _toil_report(args, settings, store)
     if args.command == "worker":
         print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
         run_worker(settings, store, burst=args.burst)
@@ -135,4 +146,24 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         how = server.start_in_background(settings, slack, args.port)
         print(messages.running_all(how), file=sys.stderr, flush=True)
         run_worker(settings, store)
+    return 0
+
+
+def _toil_report(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from bot.toil.ledger import Ledger
+    from bot.toil.report import week_figures
+    from bot.toil.weeks import parse_week, week_of
+
+    if args.week:
+        parsed = parse_week(args.week)
+        if parsed is None:
+            print(messages.bad_week(args.week), file=sys.stderr)
+            return EXIT_REFUSED
+    else:
+        parsed = week_of(time.time(), settings.timezone)
+    figures = week_figures(Ledger(store.redis), *parsed, settings.timezone)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print(messages.toil_week(figures))
     return 0

@@ -476,3 +476,23 @@ def toil_report(rows: Sequence[tuple[Any, ...]], thresholds: Any) -> str:
     if last is not None and last >= thresholds.action:
         lines.append("At or past the limit: rebalance with the product team.")
     return "\n".join(lines)
+
+
+def bad_week(text: str) -> str:
+    return f"`{text}` is not an ISO week. Write it like 2026-W47."
+
+
+def toil_week(figures: dict[str, Any]) -> str:
+    team = figures["team"]
+    lines = [
+        f"Week {figures['week']} ({figures['timezone']}): team operating "
+        f"{team['operating_hours']}h, coding {team['coding_hours']}h, ratio "
+        f"{percent(team['ratio'])} (median {percent(team['median'])}, highest "
+        f"{percent(team['highest'])})."
+    ]
+    for user, person in figures["people"].items():
+        lines.append(
+            f"  {user}: operating {person['operating_hours']}h, coding {person['coding_hours']}h, "
+            f"overhead {person['overhead_hours']}h, ratio {percent(person['ratio'])}"
+        )
+    return "\n".join(lines)

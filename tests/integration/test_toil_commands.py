@@ -83,3 +83,31 @@ def test_toil_from_the_pipeline_needs_no_role(harness: Harness):
         "toil start operating on-call", "U0NOROLE"
     )
     assert "Nothing to undo." in harness.say("toil undo", "U0NOROLE")
+
+
+def test_toilbot_toil_report_json(env, r):
+    """`toilbot toil report --week ... --json` prints team and per-person figures, null ratios
+    where there is no data."""
+    import json
+
+    from tests.conftest import toilbot_cli
+
+    ledger = Ledger(r)
+    monday = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC).timestamp()
+    from bot.toil.model import Kind, Source
+
+    ledger.add("U0A", Kind.OPERATING, "incident", monday, monday + 2 * 3600, "UTC", Source.LOG)
+    ledger.add("U0A", Kind.CODING, "ci", monday + 3 * 3600, monday + 9 * 3600, "UTC", Source.LOG)
+    ledger.add("U0B", Kind.CODING, "ci", monday, monday + 3600, "UTC", Source.LOG)
+    proc = toilbot_cli(env, "toil", "report", "--week", "2026-W47", "--json")
+    assert 0 == proc.returncode, proc.stderr
+    body = json.loads(proc.stdout)
+    assert ("2026-W47", 2.0, 6.0, 0.25) == (
+        body["week"],
+        body["team"]["operating_hours"],
+        body["team"]["coding_hours"],
+        body["team"]["ratio"],
+    )
+    assert body["people"]["U0B"]["ratio"] is None
+    bad = toilbot_cli(env, "toil", "report", "--week", "2026-47")
+    assert 2 == bad.returncode and "is not an ISO week" in bad.stderr
