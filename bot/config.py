@@ -45,6 +45,7 @@ DEFAULT_CATEGORIES = (
 class ToilSettings:
     categories: tuple[str, ...]
     timer_limit: int  # seconds a timer counts before it asks "still working?"
+    hands_on: int  # seconds of a person's time one bot job takes: typing it, reading the result
     thresholds: Thresholds
 
 
@@ -129,7 +130,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         forks=jobs_node.child("forks", 10).number(1, 200),
     )
     toil_node = root.child("toil", {})
-    toil_node.check_keys({"categories", "timer_limit", "thresholds"})
+    toil_node.check_keys({"categories", "timer_limit", "thresholds", "hands_on"})
     levels = toil_node.child("thresholds", {})
     levels.check_keys({"target", "notice", "warning", "action"})
     percents = {
@@ -148,6 +149,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             )
         ),
         timer_limit=toil_node.child("timer_limit", "4h").duration(),
+        hands_on=toil_node.child("hands_on", "2m").duration(),
         thresholds=Thresholds(**percents),
     )
     redis_url = env.get("REDIS_URL") or None

@@ -18,6 +18,7 @@ from bot.slack.client import make_client
 from bot.slack.reporter import JobReporter
 from bot.slack.settings import slack_configured, slack_settings
 from bot.store import Keys, text
+from bot.toil.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,28 @@ class JobExecution:
         else:
             status, reason = self._verdict(record, outcome, r)
         self.jobs.finish(self.job_id, JobStatus.RUNNING, status, reason)
+        self._record_toil(record)
         if reporter:
             reporter.finish()
         return status
+
+    def _record_toil(self, record: JobRecord) -> None:
+        """The requester's hands-on time goes in the ledger; the time the job saved apart."""
+        spec = record.spec
+        toil = self.settings.toil
+        try:
+            Ledger(self.jobs.r).record_job(
+                record.user,
+                record.id,
+                spec,
+                spec if spec in toil.categories else "general",
+                time.time(),
+                toil.hands_on,
+                (record.manual_minutes or 0) * 60,
+                self.settings.timezone,
+            )
+        except Exception:  # the job's own result matters more than its ledger line
+            log.exception("job %s: could not record its toil", record.id)
 
     def _run(
         self, record: JobRecord, r: redis.Redis, lease: int, changed: Callable[[], None]

@@ -117,6 +117,7 @@ class JobRecord:
     locks: list[str] = field(default_factory=list)  # hosts this job holds locked
     queue: str = QUEUE  # the RQ queue it was put on
     notify: dict[str, str] | None = None  # where to report: Slack channel, thread, user
+    manual_minutes: int = 0  # how long the task takes by hand (the spec's)
     message_ts: str | None = None  # the job's own Slack message, once posted
     results: dict[str, HostResult] = field(default_factory=dict)
 
@@ -146,7 +147,7 @@ class JobRecord:
 
 _FIELDS_JSON = ("values", "hosts", "locks", "notify")
 _FIELDS_FLOAT = ("created_at", "started_at", "finished_at")
-_FIELDS_INT = ("id", "timeout", "ansible_pid")
+_FIELDS_INT = ("id", "timeout", "ansible_pid", "manual_minutes")
 
 # Set fields only if the status is the expected one; returns 1 on success.
 _CAS = """
@@ -200,6 +201,7 @@ class Jobs:
             locks=locks,
             queue=queue,
             notify=notify,
+            manual_minutes=spec.manual_minutes,
             results={h: HostResult(h) for h in invocation.hosts},
         )
         pipe = self.r.pipeline()

@@ -56,6 +56,7 @@ class Keys:
     slack_outbox = "toilbot:slack:outbox"  # ZSET delivery JSON -> due time
     toil_seq = "toilbot:toil:seq"  # INCR -> next ledger entry id
     toil_entries = "toilbot:toil:entries"  # ZSET entry id -> start (the whole team)
+    toil_saved = "toilbot:toil:saved"  # ZSET JSON {job, user, spec, seconds} -> time (toil saved)
 
     @staticmethod
     def toil_entry(entry_id: int) -> str:

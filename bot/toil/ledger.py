@@ -149,6 +149,38 @@ class Ledger:
         pipe.ltrim(Keys.toil_undo(user), 0, UNDO_DEPTH - 1)
         pipe.execute()
 
+    # --- automation ------------------------------------------------------------
+
+    def record_job(
+        self,
+        user: str,
+        job_id: int,
+        spec: str,
+        category: str,
+        finished: float,
+        hands_on: float,
+        manual: float,
+        tz: str,
+    ) -> Entry:
+        """A bot job: the requester's hands-on time as operating, the toil saved kept apart."""
+        entry = self.add(
+            user,
+            Kind.OPERATING,
+            category,
+            finished - hands_on,
+            finished,
+            tz,
+            Source.BOT,
+            f"job {job_id}: {spec}",
+        )
+        saved = {"job": job_id, "user": user, "spec": spec, "seconds": max(0.0, manual - hands_on)}
+        self.r.zadd(Keys.toil_saved, {json.dumps(saved): finished})
+        return entry
+
+    def saved_between(self, start: float, end: float) -> list[dict[str, Any]]:
+        """Toil saved by automation: reported on its own, never added to any hours."""
+        return [json.loads(raw) for raw in texts(self.r.zrangebyscore(Keys.toil_saved, start, end))]
+
     # --- timers -----------------------------------------------------------------
 
     def timer(self, user: str) -> Timer | None:

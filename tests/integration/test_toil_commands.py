@@ -111,3 +111,21 @@ def test_toilbot_toil_report_json(env, r):
     assert body["people"]["U0B"]["ratio"] is None
     bad = toilbot_cli(env, "toil", "report", "--week", "2026-47")
     assert 2 == bad.returncode and "is not an ISO week" in bad.stderr
+
+
+def test_a_bot_job_records_hands_on_time_and_the_toil_it_saved(harness: Harness, r):
+    """After a job: 2 minutes of operating for the requester; the rest of manual_minutes saved."""
+    import time
+
+    harness.say("status localhost", ADMIN)
+    ledger = Ledger(r)
+    [entry] = ledger.between(time.time() - 3600, time.time() + 60)
+    assert (ADMIN, "operating", "bot", 120.0) == (
+        entry.user,
+        entry.kind.value,
+        entry.source.value,
+        entry.seconds,
+    )
+    assert "job 1: status" == entry.note
+    [saved] = ledger.saved_between(time.time() - 3600, time.time() + 60)
+    assert {"job": 1, "user": ADMIN, "spec": "status", "seconds": 5 * 60 - 120.0} == saved
