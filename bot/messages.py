@@ -461,7 +461,7 @@ def bad_weeks(text: str, usage: str) -> str:
     return f"`{text}` is not a number of weeks from 1 to 26 (`--weeks 4`).{_usage(usage)}"
 
 
-def toil_report(rows: Sequence[tuple[Any, ...]], thresholds: Any) -> str:
+def toil_report(rows: Sequence[tuple[Any, ...]], quarter: float | None, thresholds: Any) -> str:
     lines = [
         f"Team toil ratio by week (target {percent(thresholds.target)}, limit "
         f"{percent(thresholds.action)}):",
@@ -473,6 +473,12 @@ def toil_report(rows: Sequence[tuple[Any, ...]], thresholds: Any) -> str:
             f"{percent(median):>6}  {percent(highest):>7}  {percent(mine)}"
         )
     last = rows[-1][3] if rows else None
+    before = rows[-2][3] if len(rows) > 1 else None
+    if last is not None and before is not None:
+        change = round((last - before) * 100)
+        lines.append(f"Week on week: {change:+d} points. Quarter to date: {percent(quarter)}.")
+    else:
+        lines.append(f"Quarter to date: {percent(quarter)}.")
     if last is not None and last >= thresholds.action:
         lines.append("At or past the limit: rebalance with the product team.")
     return "\n".join(lines)

@@ -226,7 +226,17 @@ def _report(ledger: Ledger, settings: Settings, user: str, words: list[str], now
                 mine.ratio if mine else None,
             )
         )
-    return messages.toil_report(rows, settings.toil.thresholds)
+    quarter_start = _quarter_start(now, settings.timezone)
+    quarter = team(ledger.between(quarter_start, now), quarter_start, now)
+    return messages.toil_report(rows, quarter.ratio, settings.toil.thresholds)
+
+
+def _quarter_start(now: float, tz: str) -> float:
+    """Local midnight of the first day of the current calendar quarter."""
+    zone = zoneinfo.ZoneInfo(tz)
+    today = dt.datetime.fromtimestamp(now, zone).date()
+    first = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return dt.datetime.combine(first, dt.time(), tzinfo=zone).timestamp()
 
 
 def _hours(figures: Figures) -> dict[str, float]:

@@ -47,7 +47,12 @@ def test_a_week_of_logging_gives_a_ratio(r, settings):
     assert "Toil ratio: 54% (target 35%, limit 50%; action)." in me
     report = say(ledger, settings, ADMIN, "report --weeks 2")
     assert "2026-W46" in report and "2026-W47" in report
+    assert "Quarter to date: 54%." in report  # W46 has no data: no week-on-week line
     assert "At or past the limit: rebalance with the product team." in report
+    say(ledger, settings, ADMIN, "log 6h coding on 2026-11-10")
+    say(ledger, settings, ADMIN, "log 2h operating on 2026-11-11")
+    report = say(ledger, settings, ADMIN, "report --weeks 2")
+    assert "Week on week: +29 points. Quarter to date: 38%." in report  # 5.5h / 14.5h
 
 
 @pytest.mark.parametrize(
