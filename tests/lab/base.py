@@ -8,6 +8,10 @@ base; bases with other keys are pruned once nothing mounts them.
 
 The base has no apt sources (each lab host gets only the lab's local repository),
 no downloaded packages or package lists, and no DNS: a lab host cannot reach the network.
+
+RPM hosts (see `rpmhost`) have a base of their own, kind "rpm": the same debootstrap
+with rpm and dnf added, finished by `rpmhost.finish_base`, cached beside the Debian one
+as base-rpm-<suite>-<arch>-<key>. Each kind is built, locked and pruned on its own.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tests.lab import rpmhost
 from tests.lab.system import (
     LabError,
     find_mirror,
@@ -47,6 +52,7 @@ PACKAGES = (
 )
 # Bump when the recipe below changes in a way the package list does not show.
 RECIPE = 1
+KINDS = ("deb", "rpm")
 
 
 @dataclass(frozen=True)
@@ -58,16 +64,40 @@ class BaseSpec:
     packages: tuple[str, ...] = PACKAGES
     arch: str = ""
     recipe: int = RECIPE
+    kind: str = "deb"  # "rpm": plus rpm and dnf, finished by rpmhost.finish_base
+    finish: str = ""  # a hash of what the finishing step puts in (rpmhost.recipe_key)
+
+    @classmethod
+    def of_kind(cls, kind: str, arch: str) -> BaseSpec:
+        """The base for lab hosts of `kind` ("deb" or "rpm") on `arch`."""
+        if kind == "deb":
+            return cls(arch=arch)
+        if kind == "rpm":
+            return cls(
+                packages=PACKAGES + rpmhost.PACKAGES,
+                arch=arch,
+                kind="rpm",
+                finish=rpmhost.recipe_key(),
+            )
+        raise ValueError(f"no lab host kind {kind!r}; there are {', '.join(KINDS)}")
 
     def key(self) -> str:
         """A short hash of everything that shapes the base."""
-        blob = json.dumps(asdict(self), sort_keys=True).encode()
+        fields = asdict(self)
+        if self.kind == "deb":  # as before kinds existed, so cached Debian bases stay valid
+            del fields["kind"], fields["finish"]
+        blob = json.dumps(fields, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+    @property
+    def prefix(self) -> str:
+        """What the names of this kind's cache entries start with."""
+        return "base-" if self.kind == "deb" else f"base-{self.kind}-"
 
     @property
     def name(self) -> str:
         """The cache entry's directory name."""
-        return f"base-{self.suite}-{self.arch}-{self.key()}"
+        return f"{self.prefix}{self.suite}-{self.arch}-{self.key()}"
 
 
 def default_cache_dir() -> Path:
@@ -84,16 +114,19 @@ def host_arch() -> str:
     return run(["dpkg", "--print-architecture"]).stdout.strip()
 
 
-def ensure_base(cache_dir: Path | None = None, spec: BaseSpec | None = None) -> Path:
-    """The base root filesystem for `spec`, built first if the cache does not have it."""
+def ensure_base(
+    cache_dir: Path | None = None, spec: BaseSpec | None = None, *, kind: str = "deb"
+) -> Path:
+    """The base root filesystem for `spec` (default: the one for `kind`), built if missing."""
     cache_dir = cache_dir or default_cache_dir()
-    spec = spec or BaseSpec(arch=host_arch())
+    spec = spec or BaseSpec.of_kind(kind, host_arch())
     cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = cache_dir / spec.name
-    with locked(cache_dir / ".lock"):
+    lock = ".lock" if spec.kind == "deb" else f".lock-{spec.kind}"
+    with locked(cache_dir / lock):
         if not target.is_dir():
             build_base(target, spec)
-            prune_other_bases(cache_dir, keep=target)
+            prune_other_bases(cache_dir, keep=target, spec=spec)
     return target
 
 
@@ -117,6 +150,8 @@ def build_base(target: Path, spec: BaseSpec) -> None:
     try:
         debootstrap(scratch, spec, mirror)
         trim(scratch)
+        if spec.kind == "rpm":
+            rpmhost.finish_base(scratch)
     except BaseException:
         remove_tree(scratch)
         raise
@@ -167,12 +202,22 @@ def trim(root: Path) -> None:
     )
 
 
-def prune_other_bases(cache_dir: Path, keep: Path) -> None:
-    """Delete bases with another key, unless a running lab still uses one (as overlay lower)."""
+def kind_of_entry(name: str) -> str:
+    """The kind of base a cache entry called `name` holds."""
+    for kind in KINDS:
+        if kind != "deb" and name.startswith(f"base-{kind}-"):
+            return kind
+    return "deb"
+
+
+def prune_other_bases(cache_dir: Path, keep: Path, spec: BaseSpec) -> None:
+    """Delete bases of `spec`'s kind with another key, unless a running lab still uses one."""
     mounted = {str(point) for point in mount_points()}
     options = Path("/proc/self/mountinfo").read_text()
     for old in cache_dir.glob("base-*"):
         if old == keep or old.suffix == ".json" or str(old) in mounted or str(old) in options:
+            continue
+        if kind_of_entry(old.name) != spec.kind:
             continue
         shutil.rmtree(old, ignore_errors=True)
         old.with_name(old.name + ".json").unlink(missing_ok=True)

@@ -2,8 +2,9 @@
 
     from tests.lab.fixtures import lab  # noqa: F401
 
-`lab` is session scoped: one lab for the whole run, built on first use (seconds once the
-base is cached, about a minute the first time on a machine) and torn down at the end of
+`lab` is session scoped: one lab for the whole run (web-01, web-02 and db-01 in group
+`lab`, rpm-01 in group `rpmlab`), built on first use (a second once the bases are
+cached, about 70 s the first time on a machine) and torn down at the end of
 the session, also when tests fail, on Ctrl-C, and on SIGTERM (turned into
 KeyboardInterrupt so pytest still runs its teardown). A session killed with SIGKILL
 leaves its lab behind; the next build tears that one down (its owner is gone).
@@ -23,7 +24,7 @@ from types import FrameType
 
 import pytest
 
-from tests.lab.lab import Lab
+from tests.lab.lab import DEFAULT_RPM_HOSTS, Lab
 from tests.lab.system import LabUnavailable
 
 
@@ -46,11 +47,11 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A running lab (web-01, web-02, db-01), torn down after the session."""
+    """A running lab (web-01, web-02, db-01 in `lab`; rpm-01 in `rpmlab`), torn down after."""
     directory = tmp_path_factory.mktemp("lab")
     with sigterm_as_interrupt():
         try:
-            built = Lab.build(directory)
+            built = Lab.build(directory, rpm_hosts=DEFAULT_RPM_HOSTS)
         except LabUnavailable as exc:
             pytest.fail(f"the toilbot lab cannot run here: {exc}", pytrace=False)
         with built:

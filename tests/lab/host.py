@@ -20,11 +20,12 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.lab import network
+from tests.lab import network, rpmhost
 from tests.lab.repo import OLD_VERSION, PACKAGE, REPO_PATH_IN_HOST, SOURCES_LINE
 from tests.lab.system import (
     LabError,
@@ -40,6 +41,12 @@ GUEST = Path(__file__).resolve().parent / "guest"
 SERVICE = "demo"
 SERVICE_PORT = 8080
 SERVICE_PIDFILE = "run/demo.pid"
+REBOOT_COMMAND = "/usr/local/sbin/lab-reboot"
+# Inside a host: the boot id (bind-mounted on /proc/sys/kernel/random/boot_id) and the
+# flag that a reboot is pending or under way (see guest/init).
+BOOT_ID_FILE = "var/lib/toilbot-lab/boot_id"
+PROC_BOOT_ID = "proc/sys/kernel/random/boot_id"
+REBOOTING_FILE = "var/lib/toilbot-lab/rebooting"
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 WRAPPER = """#!/bin/sh
@@ -55,13 +62,35 @@ exec {nsenter} --net={netns} --pid=/proc/$init_pid/ns/pid --uts=/proc/$init_pid/
     /usr/bin/env -i PATH={path} HOME=/root LANG=C.UTF-8 {chroot} "$@"
 """
 
-PROVISION = f"""set -e
+# Inside a new host: toilbot-demo 1.0 (the RPM base has it already), demo started at boot.
+PROVISION = {
+    "deb": f"""set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q {PACKAGE}={OLD_VERSION}
 update-rc.d {SERVICE} defaults
 service {SERVICE} start
-"""
+""",
+    "rpm": f"""set -e
+update-rc.d {SERVICE} defaults
+service {SERVICE} start
+""",
+}
+# Back to as built: toilbot-demo 1.0, no reboot required, demo running.
+RESET = {
+    "deb": f"""set -e
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q --allow-downgrades {PACKAGE}={OLD_VERSION}
+rm -f /var/run/reboot-required /var/run/reboot-required.pkgs
+service {SERVICE} start
+""",
+    # Downgrading takes away 1.1's needs-restarting.d entry, so no reboot is required.
+    "rpm": f"""set -e
+rpm -q {PACKAGE}-{OLD_VERSION}-{rpmhost.RELEASE} >/dev/null \
+    || dnf -y -q downgrade {PACKAGE}-{OLD_VERSION}-{rpmhost.RELEASE}
+service {SERVICE} start
+""",
+}
 
 
 @dataclass
@@ -75,6 +104,7 @@ class Host:
     mode: str = ""
     init_pid: int = 0
     launcher_pid: int = 0
+    kind: str = "deb"  # "deb": Debian with apt; "rpm": rpm and dnf, posing as RHEL 9
 
     @property
     def dir(self) -> Path:
@@ -133,15 +163,20 @@ def mount_overlay(host: Host, base: Path) -> bool:
 
 
 def install_guest_files(host: Host, hosts: list[Host], repo: Path) -> None:
-    """Write what makes the base this host: name, hosts file, apt source, repo, demo, init."""
+    """Write what makes the base this host: name, hosts file, apt source, repo, demo, init.
+
+    An RPM host's repository and repo file come with its base (see `rpmhost`).
+    """
     root = host.root
     (root / "etc/hostname").write_text(host.name + "\n")
     (root / "etc/hosts").write_text(hosts_file(hosts))
-    (root / "etc/apt/sources.list.d/toilbot-lab.list").write_text(SOURCES_LINE)
-    shutil.copytree(repo, root / REPO_PATH_IN_HOST.lstrip("/"), dirs_exist_ok=True)
+    if host.kind == "deb":
+        (root / "etc/apt/sources.list.d/toilbot-lab.list").write_text(SOURCES_LINE)
+        shutil.copytree(repo, root / REPO_PATH_IN_HOST.lstrip("/"), dirs_exist_ok=True)
     install(GUEST / "init", root / "sbin/init")
     install(GUEST / "demo-server", root / "usr/local/sbin/demo-server")
     install(GUEST / "demo.init", root / "etc/init.d" / SERVICE)
+    install(GUEST / "lab-reboot", root / REBOOT_COMMAND.lstrip("/"))
 
 
 def hosts_file(hosts: list[Host]) -> str:
@@ -240,6 +275,41 @@ def mount_kernel_filesystems(host: Host) -> None:
         ]
     )
     run([nsenter, *target, "--uts", "--", tool("hostname"), host.name])
+    first_boot(host)
+
+
+def first_boot(host: Host) -> None:
+    """What a boot gives the host besides /proc: a boot id of its own, a boot time.
+
+    The boot id is a file of the host's, bind-mounted on /proc/sys/kernel/random/boot_id,
+    so reading it (Ansible's reboot module does) shows this host's boot; the host's init
+    writes a new one on every reboot. Looking up /proc/1 now fixes its mtime, which
+    `dnf needs-restarting -r` takes as the boot time (procfs sets it on first lookup).
+    """
+    boot_id = host.root / BOOT_ID_FILE
+    boot_id.parent.mkdir(parents=True, exist_ok=True)
+    boot_id.write_text(f"{uuid.uuid4()}\n")
+    (host.root / REBOOTING_FILE).unlink(missing_ok=True)
+    run(["mount", "--bind", boot_id, host.root / PROC_BOOT_ID])
+    (host.root / "proc/1").stat()
+
+
+def boot_id(host: Host) -> str:
+    """The host's current boot id (what /proc/sys/kernel/random/boot_id shows inside it)."""
+    return (host.root / PROC_BOOT_ID).read_text().strip()
+
+
+def wait_booted(host: Host, timeout: float = 60) -> None:
+    """Wait until no reboot of the host is pending or under way; raise if it takes too long."""
+    deadline = time.monotonic() + timeout
+    while (host.root / REBOOTING_FILE).exists():
+        if not init_alive(host):
+            raise LabError(f"{host.name} is down: its init is gone")
+        if time.monotonic() > deadline:
+            log = host.root / "var/log/lab-init.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise LabError(f"{host.name} did not come back from a reboot in {timeout}s:\n{tail}")
+        time.sleep(0.05)
 
 
 def write_wrapper(host: Host, lab_dir: Path) -> Path:
@@ -263,7 +333,12 @@ def write_wrapper(host: Host, lab_dir: Path) -> Path:
 
 def provision(host: Host, lab_dir: Path) -> None:
     """Inside the host: read the local repo, install toilbot-demo 1.0, start demo."""
-    enter(host, lab_dir, ["/bin/sh", "-c", PROVISION], timeout=300)
+    enter(host, lab_dir, ["/bin/sh", "-c", PROVISION[host.kind]], timeout=300)
+
+
+def reset(host: Host, lab_dir: Path) -> None:
+    """Inside the host: toilbot-demo back to 1.0, no reboot required, demo running."""
+    enter(host, lab_dir, ["/bin/sh", "-c", RESET[host.kind]], timeout=300)
 
 
 def enter(

@@ -8,8 +8,10 @@
 Each host is a chroot of Debian bookworm (an overlay on a cached debootstrap, see
 `base`) with its own network, PID and UTS namespaces, a local apt repository offering
 toilbot-demo 1.1 over the installed 1.0 (see `repo`), and a real SysV service, `demo`,
-answering GET /health on port 8080 (see `host`). Ansible reaches the hosts with the
-community.general.chroot connection through a wrapper that enters the namespaces.
+answering GET /health on port 8080 (see `host`). It reboots with its reboot_command
+(see guest/init). RPM hosts (`rpm_hosts`, see `rpmhost`) do the same with rpm and dnf.
+Ansible reaches the hosts with the community.general.chroot connection through a
+wrapper that enters the namespaces.
 
 One lab runs on a machine at a time (its namespace and bridge names are fixed). Its
 state is saved in `<dir>/lab.json` and `/run/toilbot-lab.json` records which directory
@@ -42,7 +44,7 @@ from tests.lab import host as hostlib
 from tests.lab import network
 from tests.lab.base import ensure_base
 from tests.lab.host import Host
-from tests.lab.repo import OLD_VERSION, PACKAGE, build_repo
+from tests.lab.repo import build_repo
 from tests.lab.system import (
     LabError,
     ensure_tools,
@@ -56,6 +58,7 @@ from tests.lab.system import (
 log = logging.getLogger("tests.lab")
 
 DEFAULT_HOSTS = ("web-01", "web-02", "db-01")
+DEFAULT_RPM_HOSTS = ("rpm-01",)  # what the test session's lab adds (see fixtures)
 STATE_FILE = "lab.json"
 INVENTORY_FILE = "inventory.yml"
 REGISTRY = Path("/run/toilbot-lab.json")
@@ -63,12 +66,8 @@ REGISTRY_LOCK = Path("/run/toilbot-lab.lock")
 HOST_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
 MAX_HOSTS = 50
 
-RESET = f"""set -e
-export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q --allow-downgrades {PACKAGE}={OLD_VERSION}
-rm -f /var/run/reboot-required /var/run/reboot-required.pkgs
-service {hostlib.SERVICE} start
-"""
+# Groups of the inventory: Debian hosts in `lab`, RPM hosts in `rpmlab`.
+TOP_GROUP = {"deb": "lab", "rpm": "rpmlab"}
 
 
 def group_of(name: str) -> str:
@@ -86,6 +85,7 @@ class LabState:
     owner_pid: int | None = None
     owner_start: int | None = None
     base: str = ""
+    rpm_base: str = ""
     build_seconds: float = 0.0
 
     @property
@@ -124,11 +124,14 @@ class Lab:
         directory: str | os.PathLike[str],
         hosts: Sequence[str] = DEFAULT_HOSTS,
         *,
+        rpm_hosts: Sequence[str] = (),
         cache_dir: Path | None = None,
         owned: bool = True,
     ) -> Lab:
         """Build and start a lab in `directory` (new or empty) with `hosts`.
 
+        `hosts` are Debian hosts (group `lab`); `rpm_hosts` are RPM hosts (group `rpmlab`,
+        see `rpmhost`), whose own base is built the first time one is asked for.
         `owned`: the lab belongs to this process (a test session); if the process dies
         without tearing it down, the next build does. A lab built with owned=False (the
         command line) stays until `Lab.destroy`. Raises `LabUnavailable` when this machine
@@ -136,16 +139,21 @@ class Lab:
         """
         started = time.monotonic()
         lab_dir = Path(directory).resolve()
-        names = validate_hosts(hosts)
+        kinds = {name: "deb" for name in hosts} | {name: "rpm" for name in rpm_hosts}
+        names = validate_hosts([*hosts, *rpm_hosts])
         check_directory(lab_dir)
         ensure_tools()
-        base = ensure_base(cache_dir)
-        log.info("base root filesystem: %s (%.1fs)", base, time.monotonic() - started)
+        bases = ensure_bases(cache_dir, sorted(set(kinds.values())))
+        log.info("base root filesystems: %s (%.1fs)", bases, time.monotonic() - started)
         hosts_dir = lab_dir / "hosts"
         state = LabState(
             directory=str(lab_dir),
-            hosts=[Host(n, i, group_of(n), str(hosts_dir / n)) for i, n in enumerate(names)],
-            base=str(base),
+            hosts=[
+                Host(n, i, group_of(n), str(hosts_dir / n), kind=kinds[n])
+                for i, n in enumerate(names)
+            ],
+            base=str(bases.get("deb", "")),
+            rpm_base=str(bases.get("rpm", "")),
         )
         if owned:
             state.owner_pid, state.owner_start = os.getpid(), process_start_time(os.getpid())
@@ -155,7 +163,7 @@ class Lab:
             state.save()
             lab = cls(state)
             try:
-                lab._start(base)
+                lab._start()
             except BaseException:
                 log.exception("lab build failed, tearing down what was built")
                 try:
@@ -203,13 +211,14 @@ class Lab:
     ) -> None:
         self.close()
 
-    def _start(self, base: Path) -> None:
+    def _start(self) -> None:
         """Create the repo, the network and the hosts, then provision the hosts in parallel."""
         state = self.state
         repo = build_repo(state.dir / "repo")
         network.check_subnet_free()
         network.create_bridge()
         for host in state.hosts:
+            base = Path(state.rpm_base if host.kind == "rpm" else state.base)
             self._start_host(host, base, repo)
         with ThreadPoolExecutor(max_workers=len(state.hosts)) as pool:
             list(pool.map(lambda h: hostlib.provision(h, state.dir), state.hosts))
@@ -248,8 +257,18 @@ class Lab:
 
     @property
     def hosts(self) -> list[str]:
-        """The lab's host names, in order."""
+        """The lab's host names, in order: the Debian hosts, then the RPM hosts."""
         return [host.name for host in self.state.hosts]
+
+    @property
+    def debian_hosts(self) -> list[str]:
+        """The Debian hosts (apt; inventory group `lab`)."""
+        return [host.name for host in self.state.hosts if host.kind == "deb"]
+
+    @property
+    def rpm_hosts(self) -> list[str]:
+        """The RPM hosts (rpm and dnf, posing as RHEL 9; inventory group `rpmlab`)."""
+        return [host.name for host in self.state.hosts if host.kind == "rpm"]
 
     @property
     def inventory_path(self) -> Path:
@@ -309,9 +328,33 @@ class Lab:
         """The demo service's pid as seen inside the host, None if it is not running."""
         return hostlib.service_pid(self.host(name))
 
+    def boot_id(self, name: str) -> str:
+        """The host's boot id (/proc/sys/kernel/random/boot_id inside it); new on each reboot."""
+        return hostlib.boot_id(self.host(name))
+
+    def reboot(self, name: str, *, timeout: float = 60) -> str:
+        """Reboot the host with its reboot_command and wait until it is up; its new boot id."""
+        before = self.boot_id(name)
+        self.run(name, hostlib.REBOOT_COMMAND)
+        self.wait_booted(name, timeout=timeout)
+        after = self.boot_id(name)
+        if after == before:
+            raise LabError(f"{name}: rebooted, but its boot id is still {before}")
+        return after
+
+    def wait_booted(self, name: str, *, timeout: float = 60) -> None:
+        """Wait until no reboot of the host is pending or under way."""
+        hostlib.wait_booted(self.host(name), timeout=timeout)
+
     def reset(self, name: str) -> None:
-        """Put the host back as built: toilbot-demo 1.0, no reboot required, demo running."""
-        self.shell(name, RESET, timeout=300)
+        """Put the host back as built: toilbot-demo 1.0, no reboot required, demo running.
+
+        A reboot that is pending or under way finishes first, so the host is up and stays
+        up; a host that rebooted keeps its new boot id (a reboot cannot be undone).
+        """
+        host = self.host(name)
+        hostlib.wait_booted(host)
+        hostlib.reset(host, self.dir)
 
 
 def validate_hosts(hosts: Sequence[str]) -> list[str]:
@@ -348,18 +391,37 @@ def write_inventory(state: LabState) -> Path:
 
 
 def inventory(state: LabState) -> dict[str, Any]:
-    """The inventory as data: all > lab > (web, db, ...) > hosts with their vars."""
-    groups: dict[str, dict[str, Any]] = {}
-    ungrouped: dict[str, Any] = {}
-    for host in state.hosts:
-        target = groups.setdefault(host.group, {"hosts": {}})["hosts"] if host.group else ungrouped
-        target[host.name] = host_vars(host, state.dir)
-    lab: dict[str, Any] = {}
-    if ungrouped:
-        lab["hosts"] = ungrouped
-    if groups:
-        lab["children"] = groups
-    return {"all": {"children": {"lab": lab}}}
+    """The inventory as data: all > lab > (web, db, ...) > hosts with their vars.
+
+    RPM hosts go in a group of their own beside `lab`: all > rpmlab > (rpm, ...) > hosts.
+    """
+    top: dict[str, Any] = {}
+    for kind, top_name in TOP_GROUP.items():
+        groups: dict[str, dict[str, Any]] = {}
+        ungrouped: dict[str, Any] = {}
+        for host in state.hosts:
+            if host.kind != kind:
+                continue
+            if host.group:
+                target = groups.setdefault(host.group, {"hosts": {}})["hosts"]
+            else:
+                target = ungrouped
+            target[host.name] = host_vars(host, state.dir)
+        group: dict[str, Any] = {}
+        if ungrouped:
+            group["hosts"] = ungrouped
+        if groups:
+            group["children"] = groups
+        if group:
+            top[top_name] = group
+    return {"all": {"children": top}}
+
+
+def ensure_bases(cache_dir: Path | None, kinds: Sequence[str]) -> dict[str, Path]:
+    """The cached base of each kind, the missing ones built at the same time."""
+    with ThreadPoolExecutor(max_workers=max(1, len(kinds))) as pool:
+        futures = {kind: pool.submit(ensure_base, cache_dir, kind=kind) for kind in kinds}
+        return {kind: future.result() for kind, future in futures.items()}
 
 
 def host_vars(host: Host, lab_dir: Path) -> dict[str, Any]:
@@ -373,6 +435,9 @@ def host_vars(host: Host, lab_dir: Path) -> dict[str, Any]:
         "health_port": hostlib.SERVICE_PORT,
         "lab_ip": host.ip,
         "lab_netns": host.netns,
+        # ansible.builtin.reboot runs this instead of shutdown; the boot id it then
+        # watches is the default one, /proc/sys/kernel/random/boot_id (see guest/init).
+        "reboot_command": hostlib.REBOOT_COMMAND,
     }
 
 
