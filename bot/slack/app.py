@@ -20,9 +20,10 @@ from slack_sdk import WebClient
 from bot import messages
 from bot.jobs import JobStatus
 from bot.service import Bot, Outcome, Reply
-from bot.slack.blocks import confirm_blocks, home_view, reply_blocks
+from bot.slack.blocks import confirm_blocks, home_view, reply_blocks, stop_timer_block
 from bot.slack.settings import SlackSettings
 from bot.store import QUEUE, Keys, text
+from bot.toil.ledger import Ledger
 
 log = logging.getLogger(__name__)
 CONFIRM_SECONDS = 600
@@ -46,6 +47,7 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
     app.action("toilbot_confirm")(handlers.confirm)
     app.action("toilbot_decline")(handlers.decline)
     app.action("toilbot_cancel_job")(handlers.cancel_job)
+    app.action("toilbot_stop_timer")(handlers.stop_timer)
     app.event("app_home_opened")(handlers.home)
     return app
 
@@ -87,9 +89,18 @@ class SlackHandlers:
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
 
     def toil(self, ack: Ack, command: dict[str, Any]) -> None:
-        text = "toil " + command.get("text", "")
-        reply, blocks = self._reply(text, command["user_id"], command["channel_id"], None)
+        user = command["user_id"]
+        reply, blocks = self._reply(
+            "toil " + command.get("text", ""), user, command["channel_id"], None
+        )
+        if Ledger(self.r).timer(user) is not None:
+            blocks = [*blocks, stop_timer_block()]
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
+
+    def stop_timer(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        reply = self.bot.handle("toil stop", body["user"]["id"], "slack")
+        respond(text=reply.text, replace_original=True)
 
     def mention(self, event: dict[str, Any], say: Say) -> None:
         words = _MENTION.sub("", event.get("text", "")).strip()

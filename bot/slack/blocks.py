@@ -101,6 +101,20 @@ def _cancel_button(job_id: int) -> Block:
     }
 
 
+def stop_timer_block() -> Block:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "toilbot_stop_timer",
+                "text": {"type": "plain_text", "text": "Stop timer"},
+                "value": "stop",
+            }
+        ],
+    }
+
+
 def confirm_blocks(prompt: str, token: str) -> list[Block]:
     return [
         section(prompt),

@@ -355,3 +355,22 @@ def test_toil_slash_command(server):
         me = client.post(slash_command_body("/toil", "me", user_id=OPERATOR))
     assert "Timer started: operating (incident)" in ack_text(started)
     assert "Timer running: operating (incident)" in ack_text(me)
+
+
+def test_stop_timer_button(server, slack, r):
+    """A /toil answer while a timer runs carries Stop timer; pressing it logs the time."""
+    with SignedClient(server) as client:
+        started = client.post(
+            slash_command_body("/toil", "start coding automation", user_id=OPERATOR)
+        )
+        blocks = json.loads(started.text)["blocks"]
+        assert "toilbot_stop_timer" == blocks[-1]["elements"][0]["action_id"]
+        timer = json.loads(r.get("toilbot:toil:timer:U0OPER"))
+        timer["started"] -= 3600  # as if started an hour ago
+        r.set("toilbot:toil:timer:U0OPER", json.dumps(timer))
+        url = slack.new_response_url(kind="actions", user=OPERATOR)
+        client.post(
+            block_actions_body("toilbot_stop_timer", "stop", user_id=OPERATOR, response_url=url)
+        )
+    slack.wait_for(lambda: slack.responses, 10)
+    assert "Logged entry 1: 1h of coding (automation)." == slack.responses[-1].body["text"]
