@@ -300,21 +300,11 @@ class Jobs:
             pipe.rpush(Keys.job_output(job_id), *output)
             pipe.ltrim(Keys.job_output(job_id), -self.output_lines, -1)
         if event:
-            pipe.xadd(
-                Keys.job_events(job_id),
-                {"kind": event["kind"], "data": json.dumps(event["data"])},
-                maxlen=STREAM_MAXLEN,
-                approximate=True,
-            )
+            _add_event(pipe, job_id, event["kind"], event["data"])
         pipe.execute()
 
     def publish(self, job_id: int, kind: str, data: dict[str, Any]) -> None:
-        self.r.xadd(
-            Keys.job_events(job_id),
-            {"kind": kind, "data": json.dumps(data)},
-            maxlen=STREAM_MAXLEN,
-            approximate=True,
-        )
+        _add_event(self.r, job_id, kind, data)
 
     # --- cancel ---------------------------------------------------------------
 
@@ -372,6 +362,16 @@ class Jobs:
                 Keys.job_events(job_id),
             )
             self.r.zrem(Keys.jobs, job_id)
+
+
+def _add_event(target: Any, job_id: int, kind: str, data: dict[str, Any]) -> None:
+    """Append to the job's bounded progress stream (``target``: the client or a pipeline)."""
+    target.xadd(
+        Keys.job_events(job_id),
+        {"kind": kind, "data": json.dumps(data)},
+        maxlen=STREAM_MAXLEN,
+        approximate=True,
+    )
 
 
 def _abandoned(queue: str) -> bool:

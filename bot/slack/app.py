@@ -18,7 +18,6 @@ from slack_bolt import Ack, App, BoltResponse, Respond, Say
 from slack_sdk import WebClient
 
 from bot import messages
-from bot.jobs import JobStatus
 from bot.service import Bot, Outcome, Reply
 from bot.slack.blocks import confirm_blocks, home_view, reply_blocks, stop_timer_block
 from bot.slack.settings import SlackSettings
@@ -162,5 +161,5 @@ class SlackHandlers:
         self.bot.jobs.reap(self.bot.settings.jobs.lease_seconds)
         mine = [r for r in self.bot.jobs.recent(100) if r.user == user]
         running = [r for r in mine if not r.status.terminal]
-        done = [r for r in mine if r.status.terminal and r.status is not JobStatus.QUEUED]
+        done = [r for r in mine if r.status.terminal]
         client.views_publish(user_id=user, view=home_view(user, running, done))

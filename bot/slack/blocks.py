@@ -64,6 +64,10 @@ class JobView:
     text: str  # the whole message as text (notifications, and the file when it does not fit)
     complete: bool  # False: the blocks carry a summary; post ``text`` as a file
 
+    def message(self) -> dict[str, Any]:
+        """Arguments of chat.postMessage / chat.update (text is the notification fallback)."""
+        return {"text": self.text[:MAX_SECTION], "blocks": self.blocks}
+
 
 def job_blocks(record: JobRecord, output: list[str] | None = None) -> JobView:
     """The job message: summary, per-host table, a Cancel button while it runs."""

@@ -37,11 +37,7 @@ class JobReporter:
         record = self.jobs.get(self.job_id)
         notify = record.notify or {}
         view = job_blocks(record)
-        args: dict[str, Any] = {
-            "channel": notify["channel"],
-            "text": view.text[:3000],
-            "blocks": view.blocks,
-        }
+        args: dict[str, Any] = {"channel": notify["channel"], **view.message()}
         if notify.get("thread_ts"):
             args["thread_ts"] = notify["thread_ts"]
         try:
@@ -87,7 +83,7 @@ class JobReporter:
         if final and record.status is not JobStatus.SUCCEEDED:
             output = self.jobs.output(self.job_id, 15)
         view = job_blocks(record, output)
-        body = {"text": view.text[:3000], "blocks": view.blocks}
+        body = view.message()
         notify = record.notify or {}
         if self.ts and self.channel:
             method, args = "chat.update", {"channel": self.channel, "ts": self.ts, **body}

@@ -166,8 +166,8 @@ def _edit(ledger: Ledger, settings: Settings, user: str, words: list[str], now: 
             changes["category"] = value
         elif field == "note":
             changes["note"] = value[:200]
-        elif field == "duration" and parse_duration(value) and entry is not None:
-            changes["end"] = entry.start + (parse_duration(value) or 0)
+        elif field == "duration" and (seconds := parse_duration(value)) and entry is not None:
+            changes["end"] = entry.start + seconds
         else:
             raise ParseError(messages.bad_edit(word, USAGE["edit"]))
     if not changes:

@@ -22,7 +22,6 @@ tear down a lab built from the command line.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -30,9 +29,9 @@ import re
 import shlex
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -42,7 +41,7 @@ import yaml
 
 from tests.lab import host as hostlib
 from tests.lab import network
-from tests.lab.base import ensure_base
+from tests.lab.base import ensure_base, locked
 from tests.lab.host import Host
 from tests.lab.repo import build_repo
 from tests.lab.system import (
@@ -460,15 +459,9 @@ def teardown_state(state: LabState) -> None:
 # -- one lab per machine ---------------------------------------------------------------
 
 
-@contextmanager
-def registry_lock() -> Iterator[None]:
+def registry_lock() -> AbstractContextManager[None]:
     """Serialize builds and teardowns on this machine."""
-    with REGISTRY_LOCK.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return locked(REGISTRY_LOCK)
 
 
 def read_registry() -> dict[str, Any] | None:
