@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -17,6 +19,7 @@ from bot.config import Settings, load_settings
 from bot.errors import ConfigError, StoreError, ToilbotError
 from bot.frontend import EXIT_CONFIG, EXIT_REFUSED, Session, console
 from bot.policy import USER_ID
+from bot.schedule.scheduler import Scheduler
 from bot.service import Bot
 from bot.store import Store, connect
 from bot.worker import run_worker
@@ -48,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         "worker", help="run queued jobs (production; scale out with more processes)"
     )
     wk.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    sub.add_parser(
+        "scheduler",
+        help="fire scheduled runs (run several for high availability: one leads at a time)",
+    )
     sub.add_parser("check", help="validate config, specs, policy, inventory and playbooks")
     sv = sub.add_parser(
         "serve", help="the Slack app over HTTP (Events API, slash commands, buttons)"
@@ -76,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.command == "worker" else logging.WARNING,
+        level=logging.INFO if args.command in ("worker", "scheduler", "run") else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "check":
@@ -106,9 +113,13 @@ def _dispatch(
     args: argparse.Namespace, settings: Settings, store: Store, bot: Bot, user: str
 ) -> int:
     if args.command in ("serve", "socket", "run"):
-        return _slack(args, settings, store)
+        return _slack(args, settings, store, bot)
     if args.command == "toil":
         return _toil_report(args, settings, store)
+    if args.command == "scheduler":
+        print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
+        _run_scheduler(bot, store)
+        return 0
     if args.command == "worker":
         print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
         run_worker(settings, store, burst=args.burst)
@@ -123,7 +134,7 @@ def _dispatch(
     return session.run(args.text, lambda _prompt: bool(args.yes), sys.stdout, as_json=args.json)
 
 
-def _slack(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+def _slack(args: argparse.Namespace, settings: Settings, store: Store, bot: Bot) -> int:
     from bot.slack import server
     from bot.slack.client import make_client
     from bot.slack.settings import slack_settings
@@ -145,8 +156,37 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     else:
         how = server.start_in_background(settings, slack, args.port)
         print(messages.running_all(how), file=sys.stderr, flush=True)
-        run_worker(settings, store)
+        stopped = threading.Event()
+        scheduler = _scheduler(bot, store)
+        threading.Thread(
+            target=scheduler.run, args=(stopped,), name="toilbot-scheduler", daemon=True
+        ).start()
+        try:
+            run_worker(settings, store)
+        finally:
+            stopped.set()
+            scheduler.resign()
     return 0
+
+
+def _scheduler(bot: Bot, store: Store) -> Scheduler:
+    from bot.schedule.announce import Announcer
+    from bot.slack.client import make_client
+    from bot.slack.settings import slack_configured, slack_settings
+
+    client = make_client(slack_settings(mode="client")) if slack_configured() else None
+    announcer = Announcer(store.redis, client, bot.settings.timezone)
+    return Scheduler(bot, bot.schedules, announcer)
+
+
+def _run_scheduler(bot: Bot, store: Store) -> None:
+    """`toilbot scheduler`: until SIGTERM or Ctrl-C, then hand the lead over at once."""
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    scheduler = _scheduler(bot, store)
+    print(messages.scheduler_started(scheduler.replica), file=sys.stderr, flush=True)
+    scheduler.run(stopped)
 
 
 def _toil_report(args: argparse.Namespace, settings: Settings, store: Store) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.errors import ConfigError
 from bot.policy import USER_ID, Policy, load_policy
+from bot.schedule.model import ScheduleSettings, load_schedule_settings
 from bot.schema import Node, load_yaml
 from bot.toil.ratio import Thresholds
 
@@ -61,6 +62,7 @@ class Settings:
     policy: Policy
     jobs: JobSettings
     toil: ToilSettings
+    schedule: ScheduleSettings
     redis_url: str | None
     data_dir: Path
 
@@ -91,6 +93,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "policy",
             "jobs",
             "toil",
+            "scheduler",
+            "schedules",
+            "freezes",
+            "maintenance_windows",
         }
     )
     base = path.parent
@@ -173,6 +179,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         policy=load_policy(root.child("policy")),
         jobs=jobs,
         toil=toil,
+        schedule=load_schedule_settings(root, timezone, channels.get("ops")),
         redis_url=redis_url,
         data_dir=data_dir(env),
     )

@@ -9,6 +9,7 @@ from bot import messages, render
 from bot.errors import JobError, ParseError
 from bot.jobs import JobStatus
 from bot.parse import BUILTINS, BuiltinCall, suggest
+from bot.schedule import commands as schedule_commands
 from bot.specs import ParamType
 from bot.toil import commands as toil_commands
 from bot.toil.ledger import Ledger
@@ -88,7 +89,12 @@ def _toil(bot: Bot, call: BuiltinCall, user: str) -> str:
     return toil_commands.run(Ledger(bot.jobs.r), bot.settings, user, call.words)
 
 
+def _schedule(bot: Bot, call: BuiltinCall, user: str) -> str:
+    return schedule_commands.run(bot, user, call.words)
+
+
 HANDLERS: dict[str, Handler] = {
+    "schedule": _schedule,
     "toil": _toil,
     "help": _help,
     "jobs": _jobs,

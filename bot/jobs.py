@@ -119,6 +119,8 @@ class JobRecord:
     notify: dict[str, str] | None = None  # where to report: Slack channel, thread, user
     manual_minutes: int = 0  # how long the task takes by hand (the spec's)
     message_ts: str | None = None  # the job's own Slack message, once posted
+    schedule: str | None = None  # the schedule that ran it
+    fire_time: int | None = None  # and the fire time it ran for
     results: dict[str, HostResult] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -126,6 +128,8 @@ class JobRecord:
             "id": self.id,
             "user": self.user,
             "source": self.source,
+            "schedule": self.schedule,
+            "fire_time": self.fire_time,
             "command": self.command,
             "spec": self.spec,
             "hosts": self.hosts,
@@ -147,7 +151,7 @@ class JobRecord:
 
 _FIELDS_JSON = ("values", "hosts", "locks", "notify")
 _FIELDS_FLOAT = ("created_at", "started_at", "finished_at")
-_FIELDS_INT = ("id", "timeout", "ansible_pid", "manual_minutes")
+_FIELDS_INT = ("id", "timeout", "ansible_pid", "manual_minutes", "fire_time")
 
 # Set fields only if the status is the expected one; returns 1 on success.
 _CAS = """
@@ -176,6 +180,7 @@ class Jobs:
         source: str,
         queue: str = QUEUE,
         notify: dict[str, str] | None = None,
+        scheduled: tuple[str, int] | None = None,
     ) -> JobRecord:
         """Record the job and put it on ``queue``; nothing is left half-written."""
         job_id = int(self.r.incr(Keys.job_seq))
@@ -202,6 +207,8 @@ class Jobs:
             queue=queue,
             notify=notify,
             manual_minutes=spec.manual_minutes,
+            schedule=scheduled[0] if scheduled else None,
+            fire_time=scheduled[1] if scheduled else None,
             results={h: HostResult(h) for h in invocation.hosts},
         )
         pipe = self.r.pipeline()
@@ -429,6 +436,6 @@ def _decode(raw: dict[str, str]) -> JobRecord:
         data[name] = int(raw[name]) if raw.get(name) else None
     data["check_mode"] = raw.get("check_mode") == "1"
     data["status"] = JobStatus(raw["status"])
-    for name in ("reason", "worker", "message_ts"):
+    for name in ("reason", "worker", "message_ts", "schedule"):
         data[name] = raw.get(name) or None
     return JobRecord(**data)

@@ -5,7 +5,9 @@ Plain text with Slack mrkdwn backticks; the console prints it as is.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 
@@ -502,3 +504,261 @@ def toil_week(figures: dict[str, Any]) -> str:
             f"overhead {person['overhead_hours']}h, ratio {percent(person['ratio'])}"
         )
     return "\n".join(lines)
+
+
+# --- schedules ---------------------------------------------------------------
+
+
+def moment(epoch: int, timezone: str) -> str:
+    """A fire time as the people of ``timezone`` read it: Sun 2026-11-29 03:00 CET."""
+    local = datetime.fromtimestamp(epoch, zoneinfo.ZoneInfo(timezone))
+    return local.strftime("%a %Y-%m-%d %H:%M:%S %Z").replace(":00 ", " ", 1)
+
+
+def bad_timezone(name: str) -> str:
+    return f"`{name}` is not an IANA timezone. Write e.g. `Europe/Oslo`, `America/New_York`, `UTC`."
+
+
+def cron_field_count(expression: str, count: int) -> str:
+    return (
+        f'The cron expression "{expression}" has {count} field(s); it needs 5: '
+        'minute hour day-of-month month day-of-week, e.g. "0 3 * * SUN".'
+    )
+
+
+def cron_bad_field(expression: str, field: str, raw: str, low: int, high: int) -> str:
+    return (
+        f'In the cron expression "{expression}", the {field} field `{raw}` is not valid: '
+        f"use numbers {low}-{high}, ranges (1-5), lists (1,15), steps (*/15) or *."
+    )
+
+
+def schedule_usage(usage: str) -> str:
+    return f"A schedule needs a quoted command and when to run it.{_usage(usage)}"
+
+
+def schedule_expected_timing(word: str, usage: str) -> str:
+    return f"Expected `cron` or `every` after the command, got `{word}`.{_usage(usage)}"
+
+
+def schedule_unknown_option(word: str, options: Sequence[str], usage: str) -> str:
+    shown = ", ".join(f"`{o}`" for o in options)
+    return f"`{word}` is not a schedule option; use {shown}.{_usage(usage)}"
+
+
+def schedule_option_needs_value(option: str, usage: str) -> str:
+    return f"`{option}` needs a value after it.{_usage(usage)}"
+
+
+def schedule_tz_with_every(usage: str) -> str:
+    return (
+        "`tz` goes with `cron`: an `every` schedule runs at fixed intervals whatever the "
+        f"timezone.{_usage(usage)}"
+    )
+
+
+def schedule_bad_name(name: str) -> str:
+    return (
+        f"`{name}` cannot be a name here: use lower-case letters, digits and dashes, "
+        "up to 40, e.g. `web-sunday`."
+    )
+
+
+def schedule_bad_channel(channel: str) -> str:
+    return f"`{channel}` is not a channel: write `#ops` or a channel id such as `C0123`."
+
+
+def schedule_not_a_job(command: str) -> str:
+    return (
+        f"`{command}` cannot be scheduled: schedules run commands that run a playbook, "
+        "such as `patch web --security-only` or `status db`."
+    )
+
+
+def no_such_window(name: str, known: Sequence[str]) -> str:
+    shown = ", ".join(f"`{k}`" for k in known) if known else "none are declared"
+    return (
+        f"There is no maintenance window `{name}` ({shown}). Declare it under "
+        "`maintenance_windows` in toilbot.yaml."
+    )
+
+
+def no_such_schedule(name: str, suggestions: Sequence[str]) -> str:
+    return (
+        f"There is no schedule `{name}`.{_did_you_mean(suggestions)}"
+        " Type `schedule list` to see them."
+    )
+
+
+def unknown_schedule_verb(word: str, suggestions: Sequence[str], usage: str) -> str:
+    return (
+        f"`schedule {word}` is not a schedule command.{_did_you_mean(suggestions)} "
+        "Use `schedule list|show|add|pause|resume|remove|skip`."
+        f"{_usage(usage)}"
+    )
+
+
+def schedule_name_taken(name: str, in_config: bool) -> str:
+    where = "in toilbot.yaml" if in_config else "already"
+    return f"A schedule named `{name}` exists {where}. Choose another with `name <name>`."
+
+
+def schedule_in_config(name: str, origin: str) -> str:
+    return (
+        f"Schedule `{name}` is declared in {origin}; remove it there (or `schedule pause "
+        f"{name}` to stop it now)."
+    )
+
+
+def schedule_added(
+    name: str, command: str, when: str, upcoming: Sequence[str], schedulers: tuple[int, str | None]
+) -> str:
+    first = upcoming[0] if upcoming else "never (no date matches)"
+    return (
+        f"Schedule `{name}` added: `{command}` {when}. First run: {first}.\n"
+        f"{scheduler_status(schedulers)}"
+    )
+
+
+def scheduler_status(schedulers: tuple[int, str | None]) -> str:
+    alive, leader = schedulers
+    if not alive:
+        return (
+            ":warning: No scheduler is running, so schedules do not fire. Start "
+            "`toilbot scheduler` (or `toilbot run`) and a `toilbot worker`."
+        )
+    return f"Schedulers running: {alive}; leader: {leader or 'being elected'}."
+
+
+def schedule_already(name: str, state: str) -> str:
+    return f"Schedule `{name}` is already {state}; nothing changed."
+
+
+def schedule_paused(name: str) -> str:
+    return (
+        f"Schedule `{name}` paused: it will not run until `schedule resume {name}`. "
+        "Runs due while paused are not made up."
+    )
+
+
+def schedule_resumed(name: str, upcoming: Sequence[str]) -> str:
+    return f"Schedule `{name}` resumed. Next run: {upcoming[0] if upcoming else 'never'}."
+
+
+def schedule_removed(name: str) -> str:
+    return f"Schedule `{name}` removed; runs already queued are not affected."
+
+
+def schedule_bad_skip(word: str) -> str:
+    return f"`{word}` is not a future fire time. Use `schedule skip <name>` to skip the next run."
+
+
+def schedule_never_fires(name: str) -> str:
+    return f"Schedule `{name}` has no upcoming run to skip."
+
+
+def schedule_skip_set(name: str, when: str, user: str) -> str:
+    return f"The {when} run of `{name}` will be skipped (asked by <@{user}>)."
+
+
+def schedule_skip_already(name: str, when: str) -> str:
+    return f"The {when} run of `{name}` is already marked to be skipped."
+
+
+def schedule_heads_up(name: str, command: str, owner: str, fire: int, timezone: str) -> str:
+    return (
+        f":alarm_clock: Scheduled run at {moment(fire, timezone)}: `{command}` "
+        f"(schedule `{name}`, owner <@{owner}>). Skip it with the button or "
+        f"`schedule skip {name}`."
+    )
+
+
+def schedule_skipped_by(name: str, user: str) -> str:
+    return f"Skipped this run of schedule `{name}`: <@{user}> asked to skip it."
+
+
+def schedule_outside_window(name: str, window: str) -> str:
+    return (
+        f"Skipped this run of schedule `{name}`: it is outside the maintenance window `{window}`."
+    )
+
+
+def schedule_frozen(name: str, freeze: str, until: int, timezone: str) -> str:
+    return (
+        f"Skipped this run of schedule `{name}`: change freeze `{freeze}` is on until "
+        f"{moment(until, timezone)}."
+    )
+
+
+def schedule_refused(name: str, owner: str, reason: str) -> str:
+    return f"Scheduled run of `{name}` (owner <@{owner}>) was refused, nothing ran: {reason}"
+
+
+def schedule_missed(
+    name: str, count: int, more: bool, first: int, last: int, window: int, timezone: str
+) -> str:
+    many = f"more than {count - 1}" if more else str(count)
+    span = moment(first, timezone)
+    if count > 1:
+        span += f" to {moment(last, timezone)}"
+    return (
+        f"Skipped {many} run(s) of schedule `{name}` due {span}: no scheduler was running "
+        f"then, and they are older than its {seconds_text(window)} window. Nothing is made up."
+    )
+
+
+def frozen(command: str, freeze: str, until: int, timezone: str) -> str:
+    return (
+        f"`{command}` changes hosts, and change freeze `{freeze}` is on until "
+        f"{moment(until, timezone)}. Nothing was queued. Run it with --check, or ask an "
+        "approver for an override."
+    )
+
+
+def schedule_list(rows: Sequence[tuple[str, ...]], schedulers: tuple[int, str | None]) -> str:
+    if not rows:
+        return (
+            'No schedules. Add one: `schedule add "patch web --security-only" cron '
+            '"0 3 * * SUN" tz Europe/Oslo window 2h`.\n' + scheduler_status(schedulers)
+        )
+    lines = [
+        f"`{name}`  `{command}`  {when}\n    next: {upcoming}  ·  {state}"
+        + (f"  ·  last: {last}" if last else "")
+        for name, command, when, upcoming, state, last in rows
+    ]
+    return "\n".join([*lines, scheduler_status(schedulers)])
+
+
+def schedule_details(
+    data: dict[str, Any],
+    when: str,
+    upcoming: Sequence[str],
+    paused_by: str | None,
+    history: Sequence[tuple[str, str, str, str]],
+    schedulers: tuple[int, str | None],
+) -> str:
+    lines = [
+        f"Schedule `{data['name']}`: `{data['command']}` {when}",
+        f"Owner <@{data['owner']}>; window {seconds_text(data['window'])}; heads-up "
+        + (seconds_text(data["heads_up"]) if data["heads_up"] else "none")
+        + f"; channel {data['channel'] or 'none'}"
+        + (f"; only during `{data['during']}`" if data["during"] else "")
+        + f"; from {data['origin']}.",
+        f"Paused by <@{paused_by}>." if paused_by else "Active.",
+        "Next runs: " + (", ".join(upcoming) if upcoming else "none"),
+    ]
+    if history:
+        lines.append("Recent:")
+        lines += [
+            f"  {when_}  {outcome}" + (f" (job {job})" if job else "")
+            for when_, outcome, job, _detail in history
+        ]
+    lines.append(scheduler_status(schedulers))
+    return "\n".join(lines)
+
+
+def scheduler_started(replica: str) -> str:
+    return (
+        f"Scheduler {replica} started. Any number may run: one leads, the others take over "
+        "within the lease if it stops. Ctrl-C hands the lead over at once."
+    )

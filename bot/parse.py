@@ -37,6 +37,14 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("job", "One job: status, per-host results, output", "job <id>", "jobs", "id", True),
         Builtin("cancel", "Stop a queued or running job", "cancel <id>", "cancel", "id", True),
         Builtin(
+            "schedule",
+            "Scheduled runs: add, list, show, pause, resume, remove, skip (`help schedule`)",
+            'schedule add "<command>" cron "<m h dom mon dow>" [tz <zone>] [window 2h] | '
+            "schedule list|show|pause|resume|remove|skip <name>",
+            None,
+            free_words=True,
+        ),
+        Builtin(
             "toil",
             "Log operating and coding time, see your toil ratio (`help toil`)",
             "toil start|stop|switch|log|edit|undo|me|report ...",

@@ -102,6 +102,28 @@ class Keys:
     def job_lease(job_id: int) -> str:
         return f"toilbot:job:{job_id}:lease"  # STRING with TTL: the worker is alive
 
+    # --- schedules ---------------------------------------------------------
+    schedules = "toilbot:schedules"  # HASH name -> schedule JSON (the ones made in chat)
+    scheduler_leader = "toilbot:scheduler:leader"  # STRING with TTL: the replica that fires
+    scheduler_replicas = "toilbot:scheduler:replicas"  # ZSET replica id -> last heartbeat
+
+    @staticmethod
+    def schedule_state(name: str) -> str:
+        return f"toilbot:schedule:{name}:state"  # HASH cursor, paused_by, paused_at
+
+    @staticmethod
+    def schedule_claim(name: str, what: str, fire: int) -> str:
+        # STRING set NX: this fire time's run (what=run) or notice (headsup, missed) happened
+        return f"toilbot:schedule:{name}:{what}:{fire}"
+
+    @staticmethod
+    def schedule_skip(name: str, fire: int) -> str:
+        return f"toilbot:schedule:{name}:skip:{fire}"  # STRING: who asked to skip this run
+
+    @staticmethod
+    def schedule_history(name: str) -> str:
+        return f"toilbot:schedule:{name}:history"  # STREAM: fires, skips, refusals (capped)
+
 
 def text(value: object) -> str:
     """A value read from Redis (bytes on RQ's connection) as text."""

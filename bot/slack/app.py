@@ -47,6 +47,7 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
     app.action("toilbot_decline")(handlers.decline)
     app.action("toilbot_cancel_job")(handlers.cancel_job)
     app.action("toilbot_stop_timer")(handlers.stop_timer)
+    app.action("toilbot_skip_run")(handlers.skip_run)
     app.event("app_home_opened")(handlers.home)
     return app
 
@@ -153,6 +154,16 @@ class SlackHandlers:
         job_id = body["actions"][0]["value"]
         reply = self.bot.handle(f"cancel {job_id}", body["user"]["id"], "slack")
         respond(text=reply.text, replace_original=False, response_type="ephemeral")
+
+    def skip_run(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """The Skip button of a heads-up: the owner, or anyone with `schedule`, skips that run."""
+        ack()
+        name, _, fire = str(body["actions"][0]["value"]).partition(" ")
+        reply = self.bot.handle(f"schedule skip {name} {fire}", body["user"]["id"], "slack")
+        if reply.ok:
+            respond(text=reply.text, replace_original=False, response_type="in_channel")
+        else:
+            respond(text=reply.text, replace_original=False, response_type="ephemeral")
 
     # --- App Home -------------------------------------------------------------------
 

@@ -164,3 +164,20 @@ def home_view(user: str, running: list[JobRecord], recent: list[JobRecord]) -> d
         }
     )
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def heads_up_blocks(text: str, schedule: str, fire: int) -> list[Block]:
+    return [
+        section(text),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "toilbot_skip_run",
+                    "text": {"type": "plain_text", "text": "Skip this run"},
+                    "value": f"{schedule} {fire}",
+                }
+            ],
+        },
+    ]

@@ -1,0 +1,1 @@
+"""Scheduled runs: cron timing, schedules, windows and freezes, the leader-elected loop."""
