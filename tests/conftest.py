@@ -116,7 +116,15 @@ def write_config(directory: Path, **overrides: object) -> Path:
             "roles": {
                 "admin": {"permissions": ["*"], "members": [ADMIN]},
                 "operator": {
-                    "permissions": ["status", "restart", "patch", "jobs", "cancel", "slow"],
+                    "permissions": [
+                        "status",
+                        "restart",
+                        "patch",
+                        "jobs",
+                        "cancel",
+                        "slow",
+                        "schedule",
+                    ],
                     "members": [OPERATOR],
                 },
                 "viewer": {"permissions": ["status", "jobs"], "members": [VIEWER]},

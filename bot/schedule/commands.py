@@ -27,7 +27,7 @@ def run(bot: Bot, user: str, words: tuple[str, ...]) -> str:
     if verb not in VERBS:
         raise ParseError(messages.unknown_schedule_verb(verb, suggest(verb, list(VERBS)), USAGE))
     if verb in ("list", "show"):
-        _require(bot, user, "jobs")
+        _require(bot, user, "jobs", verb)
         return _list(bot) if verb == "list" else _show(bot, _name(args, verb))
     if verb == "add":
         return _add(bot, user, args)
@@ -35,9 +35,9 @@ def run(bot: Bot, user: str, words: tuple[str, ...]) -> str:
     schedule = bot.schedules.get(name)
     if verb == "skip":
         if user != schedule.owner:
-            _require(bot, user, PERMISSION)
+            _require(bot, user, PERMISSION, verb)
         return _skip(bot, schedule, user, args[1:])
-    _require(bot, user, PERMISSION)
+    _require(bot, user, PERMISSION, verb)
     if verb == "pause":
         if not bot.schedules.pause(name, user):
             return messages.schedule_already(name, "paused")
@@ -50,10 +50,10 @@ def run(bot: Bot, user: str, words: tuple[str, ...]) -> str:
     return messages.schedule_removed(name)
 
 
-def _require(bot: Bot, user: str, permission: str) -> None:
+def _require(bot: Bot, user: str, permission: str, verb: str) -> None:
     decision = bot.settings.policy.decide(user, permission)
     if not decision:
-        raise Denied(messages.denied(user, f"schedule ({permission})", permission))
+        raise Denied(messages.denied(user, f"schedule {verb}", permission))
 
 
 def _name(args: tuple[str, ...], verb: str) -> str:
@@ -63,7 +63,7 @@ def _name(args: tuple[str, ...], verb: str) -> str:
 
 
 def _add(bot: Bot, user: str, args: tuple[str, ...]) -> str:
-    _require(bot, user, PERMISSION)
+    _require(bot, user, PERMISSION, "add")
     defaults = bot.settings.schedule.defaults
     request = parse_add(args, defaults)
     parsed = parse(request.command, bot.specs, bot.inventory)
@@ -76,8 +76,8 @@ def _add(bot: Bot, user: str, args: tuple[str, ...]) -> str:
         raise ParseError(
             messages.no_such_window(request.during, list(bot.settings.schedule.windows))
         )
-    base = re.sub(r"[^a-z0-9-]+", "-", f"{parsed.spec.name}-{'-'.join(parsed.hosts[:1])}")
-    name = request.name or bot.schedules.free_name(base.strip("-")[:40])
+    base = re.sub(r"[^a-z0-9]+", "-", parsed.normalized().lower())[:40].strip("-")
+    name = request.name or bot.schedules.free_name(base)
     schedule = Schedule(
         name=name,
         command=parsed.normalized(),
