@@ -8,8 +8,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 # Each of these is started as a real process by tests/integration: test_slack.py (serve,
-# worker with Slack), test_jobs.py (worker).
-EXERCISED = {"serve", "worker"}
+# worker with Slack), test_jobs.py (worker), test_scheduler_processes.py (scheduler).
+EXERCISED = {"serve", "worker", "scheduler"}
 
 
 def test_compose_runs_only_exercised_commands():
@@ -18,7 +18,7 @@ def test_compose_runs_only_exercised_commands():
     commands = {
         name: svc["command"] for name, svc in compose["services"].items() if name != "redis"
     }
-    assert {"serve", "worker"} == set(commands)
+    assert {"serve", "worker", "scheduler"} == set(commands)
     assert {cmd[0] for cmd in commands.values()} <= EXERCISED
 
 
