@@ -8,9 +8,9 @@ from typing import TextIO
 
 from bot import messages
 from bot.config import load_settings
-from bot.errors import ConfigError
-from bot.inventory import load_inventory
-from bot.parse import BUILTINS
+from bot.errors import ConfigError, ParseError
+from bot.inventory import Inventory, load_inventory
+from bot.parse import BUILTINS, parse
 from bot.runner import ansible_playbook
 from bot.specs import load_specs
 
@@ -29,6 +29,7 @@ def run_checks(out: TextIO) -> int:
         report(False, f"config: {exc}")
         return 1
     report(True, f"config {settings.config_path} (policy: {len(settings.policy.roles)} roles)")
+    inventory: Inventory | None = None
     try:
         inventory = load_inventory(settings.inventory_path)
         report(
@@ -47,6 +48,17 @@ def run_checks(out: TextIO) -> int:
     needed = {s.permission for s in specs.values()} | {
         b.permission for b in BUILTINS.values() if b.permission
     }
+    needed |= {p for b in BUILTINS.values() for p in b.checks}
+    if inventory is not None:
+        for name, (schedule, node) in settings.schedule.configured.items():
+            try:
+                parse(schedule.command, specs, inventory)
+                report(True, f"schedule {name}: `{schedule.command}` {schedule.describe()}")
+            except ParseError as exc:
+                report(
+                    False,
+                    f"schedule {name}: {node.child('command').error(str(exc), 'fix the command')}",
+                )
     for role in settings.policy.roles:
         for granted in role.permissions:
             if not any(fnmatch.fnmatchcase(p, granted) for p in needed):

@@ -27,6 +27,7 @@ class Builtin:
     argument: str | None = None  # name of its one optional/required argument
     argument_required: bool = False
     free_words: bool = False  # takes any words; its handler parses them
+    checks: tuple[str, ...] = ()  # permissions its handler checks itself
 
 
 BUILTINS: dict[str, Builtin] = {
@@ -43,6 +44,7 @@ BUILTINS: dict[str, Builtin] = {
             "schedule list|show|pause|resume|remove|skip <name>",
             None,
             free_words=True,
+            checks=("schedule", "jobs"),
         ),
         Builtin(
             "toil",

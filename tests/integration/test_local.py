@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import redis
+import yaml
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -126,3 +127,18 @@ def test_check_reports_a_bad_spec(env, config_path):
     proc = toilbot_cli(env, "check")
     assert 1 == proc.returncode
     assert f"FAIL command specs: {spec}: timeout: must be a positive duration" in proc.stdout
+
+
+def test_check_reports_a_config_schedule_whose_command_is_wrong(env, config_path):
+    """A schedule in toilbot.yaml with a mistyped target fails the check, naming its key."""
+    config = yaml.safe_load(config_path.read_text())
+    config["schedules"] = {
+        "nightly": {"command": "status wbe", "cron": "0 3 * * *", "owner": "U0ADMIN"},
+        "fine": {"command": "status web", "every": "1h", "owner": "U0ADMIN"},
+    }
+    config_path.write_text(yaml.safe_dump(config))
+    proc = toilbot_cli(env, "check")
+    assert 1 == proc.returncode
+    assert "FAIL schedule nightly: " in proc.stdout
+    assert "schedules.nightly.command: <targets>: `wbe` is not a host or group" in proc.stdout
+    assert "ok   schedule fine: `status web` every 1h" in proc.stdout
