@@ -77,7 +77,8 @@ def summary_line(record: JobRecord) -> str:
 def job_text(record: JobRecord, output: list[str] | None = None) -> str:
     mode = " [check mode]" if record.check_mode else ""
     when = dt.datetime.fromtimestamp(record.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"Job {record.id} · `{record.command}`{mode} · by {record.user} · {when}"]
+    by = f"schedule `{record.schedule}` of {record.user}" if record.schedule else record.user
+    lines = [f"Job {record.id} · `{record.command}`{mode} · by {by} · {when}"]
     width = max((len(h) for h in record.hosts), default=4)
     for host in record.hosts:
         result = record.results.get(host, HostResult(host))
@@ -97,6 +98,7 @@ def jobs_table(records: list[JobRecord]) -> str:
         lines.append(
             f"  {record.id:>5}  {record.status.value:<9}  {when}  "
             f"{record.user:<10}  `{record.command}`"
+            + (f"  (schedule {record.schedule})" if record.schedule else "")
         )
     return "\n".join(lines)
 
