@@ -31,11 +31,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import islice
 
 from bot import messages
 from bot.schedule.announce import Announcer
-from bot.schedule.cron import Cron
+from bot.schedule.cron import Cron, Timing
 from bot.schedule.model import Schedule
 from bot.schedule.registry import REPLICA_SEEN, Registry
 from bot.service import Bot, Outcome
@@ -64,6 +65,17 @@ return 0
 """
 
 
+@dataclass(frozen=True)
+class Task:
+    """toilbot's own recurring work (the weekly toil summary): once per fire time, like a
+    schedule, but a Python function instead of a chat command."""
+
+    name: str  # has a dot, so no chat schedule can share its keys
+    timing: Timing
+    window: int
+    run: Callable[[int], str]  # fire time -> what it did, for the history
+
+
 def replica_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -77,7 +89,9 @@ class Scheduler:
         *,
         replica: str | None = None,
         clock: Callable[[], float] = time.time,
+        tasks: tuple[Task, ...] = (),
     ) -> None:
+        self.tasks = tasks
         self.bot = bot
         self.registry = registry
         self.announcer = announcer
@@ -119,6 +133,11 @@ class Scheduler:
                 self.tick(schedule, now)
             except Exception:
                 log.exception("schedule %s: pass failed", schedule.name)
+        for task in self.tasks:
+            try:
+                self.tick_task(task, now)
+            except Exception:
+                log.exception("task %s: pass failed", task.name)
         return True
 
     def lead(self) -> bool:
@@ -142,21 +161,52 @@ class Scheduler:
         if state.paused_by:
             self.registry.advance(name, now)
             return
-        horizon = now - schedule.window
-        missed = list(islice(schedule.timing.between(cursor, min(horizon, now)), MAX_MISSED + 1))
-        recent = list(schedule.timing.between(max(cursor, horizon), now))
-        runs = [f for f in recent if now - f <= min(self.grace, schedule.window)]
-        if recent and recent[-1] not in runs:
-            runs.append(recent[-1])  # the newest inside the window: once, on recovery
-        missed += [f for f in recent if f not in runs]
+        runs, missed = self._due(schedule.timing, schedule.window, cursor, now)
         if missed:
-            self._missed(schedule, sorted(missed), len(missed) > MAX_MISSED)
+            self._missed(schedule, missed, len(missed) > MAX_MISSED)
         for fire in runs:
             self.fire(schedule, fire, now)
         last = max([*runs, *missed], default=None)
         if last is not None:
             self.registry.advance(name, last)
         self._heads_up(schedule, now)
+
+    def tick_task(self, task: Task, now: int) -> None:
+        """toilbot's own work: same timing rules, claims and history, no chat commands."""
+        state = self.registry.state(task.name)
+        cursor = (
+            state.cursor if state.cursor is not None else self.registry.start_cursor(task.name, now)
+        )
+        runs, missed = self._due(task.timing, task.window, cursor, now)
+        for fire in missed:
+            if self.registry.claim(task.name, "missed", fire, self.replica):
+                self.registry.log(task.name, fire, "missed", "no scheduler ran in its window")
+        for fire in runs:
+            if not self.registry.claim(task.name, "run", fire, self.replica):
+                continue
+            try:
+                outcome = task.run(fire)
+            except Exception as exc:
+                log.exception("task %s failed", task.name)
+                self.registry.log(task.name, fire, "failed", str(exc))
+            else:
+                self.registry.log(task.name, fire, "done", outcome)
+        last = max([*runs, *missed], default=None)
+        if last is not None:
+            self.registry.advance(task.name, last)
+
+    def _due(
+        self, timing: Timing, window: int, cursor: int, now: int
+    ) -> tuple[list[int], list[int]]:
+        """Fire times in (cursor, now]: those to run, and those missed for good."""
+        horizon = now - window
+        missed = list(islice(timing.between(cursor, min(horizon, now)), MAX_MISSED + 1))
+        recent = list(timing.between(max(cursor, horizon), now))
+        runs = [f for f in recent if now - f <= min(self.grace, window)]
+        if recent and recent[-1] not in runs:
+            runs.append(recent[-1])  # the newest inside the window: once, on recovery
+        missed += [f for f in recent if f not in runs]
+        return runs, sorted(missed)
 
     def fire(self, schedule: Schedule, fire: int, now: int) -> None:
         """Run ``fire`` of ``schedule`` unless another replica already did."""

@@ -16,7 +16,8 @@ import redis
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.schedule.announce import Announcer
-from bot.schedule.scheduler import Scheduler
+from bot.schedule.cron import Every
+from bot.schedule.scheduler import Scheduler, Task
 from bot.service import Bot
 from bot.store import Keys, Store
 from tests.conftest import ADMIN, OPERATOR, VIEWER, write_config
@@ -338,3 +339,25 @@ def test_bad_config_schedules_name_the_key(tmp_path, r, schedule, fragment):
     with pytest.raises(ConfigError) as caught:
         make_bot(tmp_path, r, schedules={"s": schedule})
     assert fragment in str(caught.value)
+
+
+def test_tasks_run_once_per_fire_time_on_any_replica(bot):
+    """toilbot's own work (the weekly summary) follows the same once-only rules."""
+    ran: list[int] = []
+    task = Task("toilbot.test", Every(3600), 600, lambda fire: ran.append(fire) or "done")
+    start = utc("2026-11-22 00:00")
+    clock = Clock(start)
+    a = Scheduler(
+        bot, bot.schedules, Announcer(bot.jobs.r, None, "UTC"), clock=clock, tasks=(task,)
+    )
+    b = Scheduler(
+        bot, bot.schedules, Announcer(bot.jobs.r, None, "UTC"), clock=clock, tasks=(task,)
+    )
+    a.tick_task(task, start)  # first sight: nothing is due
+    clock.now = utc("2026-11-22 01:05")
+    a.tick_task(task, clock.now)
+    b.tick_task(task, clock.now)
+    clock.now = utc("2026-11-22 03:30")  # 02:00 missed (outside 10 min), 03:00 too late as well
+    b.tick_task(task, clock.now)
+    assert [utc("2026-11-22 01:00")] == ran
+    assert ["done", "missed", "missed"] == outcomes(bot, "toilbot.test")
