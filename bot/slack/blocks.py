@@ -119,6 +119,32 @@ def stop_timer_block() -> Block:
     }
 
 
+def still_working_blocks(prompt: str, started: float, until: str) -> list[Block]:
+    """The "still working?" DM: Keep going, or Stop where the timer stopped counting."""
+    value = repr(started)
+    return [
+        section(prompt),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "toilbot_timer_keep",
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Keep going"},
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": "toilbot_timer_stop_at_limit",
+                    "text": {"type": "plain_text", "text": f"Stop at {until}"},
+                    "value": value,
+                },
+            ],
+        },
+    ]
+
+
 def confirm_blocks(prompt: str, token: str) -> list[Block]:
     return [
         section(prompt),
