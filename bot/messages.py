@@ -647,3 +647,66 @@ def summary_no_channel() -> str:
         "The weekly summary has no channel: set toil.summary.channel in toilbot.yaml "
         '(e.g. "#ops"), or preview it with `toilbot toil summary --png chart.png`.'
     )
+
+
+def import_row(line: int, problem: str) -> str:
+    """``line`` > 0: a line of a CSV file; < 0: the -line'th row of a JSON list."""
+    return f"line {line}: {problem}" if line > 0 else f"row {-line}: {problem}"
+
+
+def import_refused(path: str, problems: Sequence[str]) -> str:
+    shown = list(problems[:50])
+    more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+    return (
+        f"Nothing imported from {path}: {len(problems)} bad row"
+        f"{'s' if len(problems) != 1 else ''}. Fix them and import the whole file again.\n"
+        + "\n".join(shown)
+        + more
+    )
+
+
+def imported(count: int, path: str, first: str, last: str) -> str:
+    return f"Imported {count} entries from {path} ({first} to {last})."
+
+
+def unreadable_file(path: str, reason: str) -> str:
+    return f"Cannot read {path}: {reason}."
+
+
+def bad_since(text: str) -> str:
+    return (
+        f"`{text}` is not a date or time (write 2026-11-01, or 2026-11-01T09:00:00+01:00); "
+        "a date starts at midnight in the team's timezone."
+    )
+
+
+def summary_posted(channel: str, week: str, dms: int, failed: dict[str, str]) -> str:
+    text = f"Posted the summary of {week} to {channel} with its chart; {dms} people got a DM."
+    if failed:
+        text += " No DM for: " + ", ".join(f"{u} ({e})" for u, e in failed.items()) + "."
+    return text
+
+
+def chart_written(path: str) -> str:
+    return f"Chart written to {path}."
+
+
+def home_toil(rows: Sequence[Any], thresholds: Any, running: tuple[str, str, float] | None) -> str:
+    """App Home: this week's ratio, the running timer, the last weeks (rows oldest first)."""
+    this = rows[-1]
+    lines = [
+        f"*Your toil ratio this week ({this.week})*: {percent(this.ratio)} (target "
+        f"{percent(thresholds.target)}, limit {percent(thresholds.action)}; "
+        f"{thresholds.level(this.ratio)})",
+    ]
+    if running:
+        lines.append(f"Timer running: {running[0]} ({running[1]}) for {hours(running[2])}.")
+    else:
+        lines.append("No timer running. `/toil start operating interrupts` starts one.")
+    lines.append(f"*Your last {len(rows)} weeks*")
+    for row in rows:
+        lines.append(
+            f"{row.week}: operating {hours(row.operating)}, coding {hours(row.coding)}, "
+            f"ratio {percent(row.ratio)}"
+        )
+    return "\n".join(lines)

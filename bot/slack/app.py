@@ -26,6 +26,7 @@ from bot.slack.still_working import clock
 from bot.slack.zones import learn_zone
 from bot.store import QUEUE, Keys, text
 from bot.toil.ledger import Ledger
+from bot.toil.report import person_weeks
 
 log = logging.getLogger(__name__)
 CONFIRM_SECONDS = 600
@@ -107,10 +108,16 @@ class SlackHandlers:
             blocks = [*blocks, stop_timer_block()]
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
 
-    def stop_timer(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def stop_timer(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         ack()
-        reply = self.bot.handle("toil stop", body["user"]["id"], "slack")
-        respond(text=reply.text, replace_original=True)
+        user = body["user"]["id"]
+        reply = self.bot.handle("toil stop", user, "slack")
+        if (body.get("view") or {}).get("type") == "home":
+            self._publish_home(client, user)  # the button on App Home: show the new figures
+        else:
+            respond(text=reply.text, replace_original=True)
 
     def keep_timer(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """ "Still working?" > Keep going: the timer counts on for another limit."""
@@ -192,9 +199,20 @@ class SlackHandlers:
     # --- App Home -------------------------------------------------------------------
 
     def home(self, event: dict[str, Any], client: WebClient) -> None:
-        user = event["user"]
+        self._publish_home(client, event["user"])
+
+    def _publish_home(self, client: WebClient, user: str) -> None:
         self.bot.jobs.reap(self.bot.settings.jobs.lease_seconds)
         mine = [r for r in self.bot.jobs.recent(100) if r.user == user]
         running = [r for r in mine if not r.status.terminal]
         done = [r for r in mine if r.status.terminal]
-        client.views_publish(user_id=user, view=home_view(user, running, done))
+        settings, now = self.bot.settings, time.time()
+        ledger = Ledger(self.r)
+        timer = ledger.timer(user)
+        toil = messages.home_toil(
+            person_weeks(ledger, user, settings.timezone, now),
+            settings.toil.thresholds,
+            (timer.kind.value, timer.category, now - timer.started) if timer else None,
+        )
+        view = home_view(user, running, done, toil, timer is not None)
+        client.views_publish(user_id=user, view=view)

@@ -101,6 +101,28 @@ class Ledger:
         self._remember(user, {"do": "add", "id": entry.id})
         return entry
 
+    def add_many(
+        self, items: list[tuple[str, Kind, str, float, float, str, Source, str]]
+    ) -> list[Entry]:
+        """Many entries at once, all or none (one MULTI/EXEC); ids follow the list's order."""
+        for _user, _kind, _category, start, end, *_ in items:
+            if end <= start or end - start > MAX_ENTRY:
+                raise LedgerError("every entry must end after it starts, within 24 hours")
+        if not items:
+            return []
+        first = int(self.r.incrby(Keys.toil_seq, len(items))) - len(items) + 1
+        now = time.time()
+        entries = [
+            Entry(first + i, user, kind, category, start, end, tz, source, note, created_at=now)
+            for i, (user, kind, category, start, end, tz, source, note) in enumerate(items)
+        ]
+        pipe = self.r.pipeline(transaction=True)
+        for entry in entries:
+            pipe.set(Keys.toil_entry(entry.id), json.dumps(entry.to_json()))
+            pipe.zadd(Keys.toil_entries, {str(entry.id): entry.start})
+        pipe.execute()
+        return entries
+
     def get(self, entry_id: int) -> Entry | None:
         raw = self.r.get(Keys.toil_entry(entry_id))
         return Entry.from_json(json.loads(text(raw))) if raw is not None else None
