@@ -186,6 +186,9 @@ def _toil_summary(args: argparse.Namespace, settings: Settings, store: Store) ->
     from bot.slack.weekly import post_weekly_summary, weekly_summary
     from bot.toil.chart import chart_png
 
+    if args.post and settings.toil.summary_channel is None:
+        print(messages.summary_no_channel(), file=sys.stderr)
+        return EXIT_CONFIG
     if args.post:
         from bot.slack.client import make_client
         from bot.slack.settings import slack_settings
