@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.toilbot-installed
 
-.PHONY: run test lint pytest check bench clean
+.PHONY: run test lint pytest check bench bench-toil clean
 
 $(STAMP): pyproject.toml scripts/bootstrap
 	scripts/bootstrap $(PYTHON) $(VENV)
@@ -33,6 +33,10 @@ check: $(STAMP)
 BENCH_ARGS ?= --repeat 1
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py $(BENCH_ARGS)
+
+## make bench-toil: the weekly toil report for 200 people against a year of history
+bench-toil: $(STAMP)
+	$(BIN)/python bench/toil_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

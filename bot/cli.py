@@ -70,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     tr = tl_sub.add_parser("report", help="a week's team and per-person figures")
     tr.add_argument("--week", help="ISO week such as 2026-W47 (default: this week)")
     tr.add_argument("--json", action="store_true", help="print one JSON object")
+    ts = tl_sub.add_parser("summary", help="the weekly summary: preview it, or post it to Slack")
+    ts.add_argument("--week", help="ISO week such as 2026-W47 (default: last week)")
+    ts.add_argument("--png", help="write the chart to this file")
+    ts.add_argument("--post", action="store_true", help="post it to toil.summary.channel, DM all")
+    ti = tl_sub.add_parser("import", help="add entries from a CSV or JSON export, all or none")
+    ti.add_argument("file", help="user,kind,category,start,end,note rows (.csv or .json)")
+    te = tl_sub.add_parser("export", help="print entries as CSV or JSON")
+    te.add_argument("--since", required=True, help="a date (team midnight) or ISO time")
+    te.add_argument("--until", help="a date or ISO time (default: now)")
+    te.add_argument("--format", choices=("csv", "json"), default="csv", help="default csv")
     rn = sub.add_parser("run", help="the Slack app and a worker in one process, for small teams")
     rn.add_argument(
         "--port",
@@ -115,7 +125,8 @@ def _dispatch(
     if args.command in ("serve", "socket", "run"):
         return _slack(args, settings, store, bot)
     if args.command == "toil":
-        return _toil_report(args, settings, store)
+        toil = {"summary": _toil_summary, "import": _toil_import, "export": _toil_export}
+        return toil.get(args.toil_command, _toil_report)(args, settings, store)
     if args.command == "scheduler":
         print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
         _run_scheduler(bot, store)
@@ -206,4 +217,75 @@ def _toil_report(args: argparse.Namespace, settings: Settings, store: Store) -> 
         print(json.dumps(figures, indent=2))
     else:
         print(messages.toil_week(figures))
+    return 0
+
+
+def _toil_summary(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from pathlib import Path
+
+    from bot.slack.weekly import post_weekly_summary, weekly_summary
+    from bot.toil.chart import chart_png
+
+    if args.post and settings.toil.summary_channel is None:
+        print(messages.summary_no_channel(), file=sys.stderr)
+        return EXIT_CONFIG
+    if args.post:
+        from bot.slack.client import make_client
+        from bot.slack.settings import slack_settings
+
+        client = make_client(slack_settings(mode="client"))
+        posted = post_weekly_summary(settings, store, client, args.week)
+        summary, text = posted.summary, posted.text
+    else:
+        summary = weekly_summary(settings, store, args.week)
+        text = messages.weekly_summary(summary, settings.toil.summary_names)
+    print(text)
+    if args.png:
+        Path(args.png).write_bytes(chart_png(summary))
+        print(messages.chart_written(args.png), file=sys.stderr)
+    if args.post:
+        print(
+            messages.summary_posted(
+                str(settings.toil.summary_channel), summary.week, len(posted.dms), posted.failed
+            ),
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _toil_import(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from pathlib import Path
+
+    from bot.toil.ledger import Ledger
+    from bot.toil.transfer import ImportRefused, import_rows, read_rows
+
+    try:
+        content = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(messages.unreadable_file(args.file, str(exc)), file=sys.stderr)
+        return EXIT_REFUSED
+    fmt = "json" if args.file.lower().endswith(".json") else "csv"
+    try:
+        rows = read_rows(content, fmt, settings.toil.categories)
+    except ImportRefused as exc:
+        print(messages.import_refused(args.file, exc.problems), file=sys.stderr)
+        return EXIT_REFUSED
+    entries = import_rows(Ledger(store.redis), rows, settings.timezone)
+    print(messages.imported(len(entries), args.file, f"#{entries[0].id}", f"#{entries[-1].id}"))
+    return 0
+
+
+def _toil_export(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from bot.toil.ledger import Ledger
+    from bot.toil.transfer import export_entries, instant_or_date
+
+    since = instant_or_date(args.since, settings.timezone)
+    if since is None:
+        print(messages.bad_since(args.since), file=sys.stderr)
+        return EXIT_REFUSED
+    until = instant_or_date(args.until, settings.timezone) if args.until else time.time()
+    if until is None:
+        print(messages.bad_since(args.until), file=sys.stderr)
+        return EXIT_REFUSED
+    sys.stdout.write(export_entries(Ledger(store.redis).between(since, until), args.format))
     return 0

@@ -48,6 +48,8 @@ class ToilSettings:
     timer_limit: int  # seconds a timer counts before it asks "still working?"
     hands_on: int  # seconds of a person's time one bot job takes: typing it, reading the result
     thresholds: Thresholds
+    summary_channel: str | None = None  # where the weekly summary goes (toil.summary.channel)
+    summary_names: bool = False  # people's names in the channel (the team opted in)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         forks=jobs_node.child("forks", 10).number(1, 200),
     )
     toil_node = root.child("toil", {})
-    toil_node.check_keys({"categories", "timer_limit", "thresholds", "hands_on"})
+    toil_node.check_keys({"categories", "timer_limit", "thresholds", "hands_on", "summary"})
+    summary = toil_node.child("summary", {})
+    summary.check_keys({"channel", "names"})
     levels = toil_node.child("thresholds", {})
     levels.check_keys({"target", "notice", "warning", "action"})
     percents = {
@@ -157,6 +161,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timer_limit=toil_node.child("timer_limit", "4h").duration(),
         hands_on=toil_node.child("hands_on", "2m").duration(),
         thresholds=Thresholds(**percents),
+        summary_channel=(
+            None
+            if summary.child("channel", None).value is None
+            else summary.child("channel").text(
+                r"[#A-Za-z0-9_-]+", "write a channel name such as #ops or an id such as C0123"
+            )
+        ),
+        summary_names=summary.child("names", False).flag(),
     )
     redis_url = env.get("REDIS_URL") or None
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):

@@ -762,3 +762,211 @@ def scheduler_started(replica: str) -> str:
         f"Scheduler {replica} started. Any number may run: one leads, the others take over "
         "within the lease if it stops. Ctrl-C hands the lead over at once."
     )
+
+
+def _week_change(rows: Sequence[tuple[Any, ...]], column: int) -> str:
+    last = rows[-1][column] if rows else None
+    before = rows[-2][column] if len(rows) > 1 else None
+    if last is None or before is None:
+        return ""
+    return f"Week on week: {round((last - before) * 100):+d} points. "
+
+
+def toil_person_report(
+    user: str,
+    rows: Sequence[tuple[str, float, float, float | None]],
+    quarter: float | None,
+    thresholds: Any,
+) -> str:
+    lines = [
+        f"<@{user}>'s toil ratio by week (target {percent(thresholds.target)}, limit "
+        f"{percent(thresholds.action)}):",
+        "  week       operating  coding  ratio",
+    ]
+    for week, operating, coding, ratio in rows:
+        lines.append(f"  {week}  {hours(operating):>9}  {hours(coding):>6}  {percent(ratio)}")
+    lines.append(f"{_week_change(rows, 3)}Quarter to date: {percent(quarter)}.")
+    return "\n".join(lines)
+
+
+def bad_report_target(word: str, usage: str) -> str:
+    return (
+        f"`{word}` is neither `team` nor a person (write @name or a user id such as "
+        f"U0123).{_usage(usage)}"
+    )
+
+
+def bad_zone(word: str, usage: str) -> str:
+    return (
+        f"`{word}` is not an IANA timezone (write e.g. Europe/Oslo or America/New_York; `slack` "
+        f"goes back to your Slack profile's).{_usage(usage)}"
+    )
+
+
+def toil_zone(name: str, source: str) -> str:
+    return (
+        f"Your timezone: {name} ({source}). `toil log 09:00-11:30 ...` and `on <date>` use it; "
+        "weeks follow the team's timezone."
+    )
+
+
+def still_working(kind: str, category: str, started: str, until: str) -> str:
+    return (
+        f"Still working? Your timer ({kind}, {category}) started at {started} and counts only up "
+        f"to {until} unless you keep it going."
+    )
+
+
+def still_working_kept(until: str) -> str:
+    return f"Kept going: the timer counts until {until}; I will ask again then."
+
+
+def still_working_stopped(reply: str) -> str:
+    return f"Stopped. {reply}"
+
+
+def timer_gone() -> str:
+    return "That timer is no longer running; nothing changed."
+
+
+def decimal_hours(seconds: float) -> str:
+    """Team totals: 1234.5h (never days, which would hide the scale of the bars)."""
+    return f"{seconds / 3600:.1f}h"
+
+
+def weekly_summary(summary: Any, names: bool) -> str:
+    """The channel's weekly summary; ``summary`` is a bot.toil.summary.Summary."""
+    limits = summary.thresholds
+    lines = [
+        f"*Toil ratio, week {summary.week}* ({summary.timezone}): *{percent(summary.ratio)}* "
+        f"operating (target {percent(limits.target)}, limit {percent(limits.action)}; "
+        f"{summary.level}).",
+        f"Last {len(summary.weeks)} weeks, people with data (ratio over them "
+        f"{percent(summary.trend)}):",
+    ]
+    for row in summary.weeks:
+        lines.append(
+            f"  {row.week}  operating {decimal_hours(row.operating)}  coding "
+            f"{decimal_hours(row.coding)}  ratio {percent(row.ratio)}"
+        )
+    change = (
+        f"Week on week: {round(summary.change * 100):+d} points. "
+        if summary.change is not None
+        else ""
+    )
+    lines.append(f"{change}Quarter to date: {percent(summary.quarter)}.")
+    if summary.categories:
+        top = ", ".join(f"{name} {decimal_hours(s)}" for name, s in summary.categories)
+        lines.append(f"Top toil categories: {top}.")
+    if summary.commands:
+        top = "; ".join(
+            f"`{c.spec}` {c.runs} run{'s' if c.runs != 1 else ''}, {hours(c.hands_on)} hands-on, "
+            f"{hours(c.saved)} saved"
+            for c in summary.commands
+        )
+        lines.append(f"Commands: {top}.")
+    lines.append(f"Toil saved by automation: {hours(summary.saved)} (not in the hours above).")
+    if summary.at_limit:
+        lines.append("*At or past the limit: rebalance with the product team.*")
+    if names:
+        people = [f"<@{user}> {percent(rows[-1].ratio)}" for user, rows in summary.people.items()]
+        if people:
+            lines.append("This week by person: " + ", ".join(people) + ".")
+    else:
+        lines.append("Everyone gets their own figures in a DM.")
+    return "\n".join(lines)
+
+
+def weekly_summary_dm(
+    week: str, rows: Sequence[Any], team_ratio: float | None, thresholds: Any
+) -> str:
+    """A person's own weekly figures; ``rows`` are bot.toil.summary.WeekRow, oldest first."""
+    mine = rows[-1]
+    lines = [
+        f"Your toil week {week}: operating {hours(mine.operating)}, coding {hours(mine.coding)}, "
+        f"ratio {percent(mine.ratio)} (target {percent(thresholds.target)}, limit "
+        f"{percent(thresholds.action)}; team {percent(team_ratio)}).",
+        "Your last weeks:",
+    ]
+    for row in rows:
+        lines.append(
+            f"  {row.week}  operating {hours(row.operating)}  coding {hours(row.coding)}  "
+            f"ratio {percent(row.ratio)}"
+        )
+    if mine.ratio is None:
+        lines.append("No data is not 0%: the ratio needs 4 hours of operating plus coding.")
+    return "\n".join(lines)
+
+
+def summary_chart_title(first: str, last: str) -> str:
+    return f"Toil ratio, {first} to {last}"
+
+
+def summary_no_channel() -> str:
+    return (
+        "The weekly summary has no channel: set toil.summary.channel in toilbot.yaml "
+        '(e.g. "#ops"), or preview it with `toilbot toil summary --png chart.png`.'
+    )
+
+
+def import_row(line: int, problem: str) -> str:
+    """``line`` > 0: a line of a CSV file; < 0: the -line'th row of a JSON list."""
+    return f"line {line}: {problem}" if line > 0 else f"row {-line}: {problem}"
+
+
+def import_refused(path: str, problems: Sequence[str]) -> str:
+    shown = list(problems[:50])
+    more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+    return (
+        f"Nothing imported from {path}: {len(problems)} bad row"
+        f"{'s' if len(problems) != 1 else ''}. Fix them and import the whole file again.\n"
+        + "\n".join(shown)
+        + more
+    )
+
+
+def imported(count: int, path: str, first: str, last: str) -> str:
+    return f"Imported {count} entries from {path} ({first} to {last})."
+
+
+def unreadable_file(path: str, reason: str) -> str:
+    return f"Cannot read {path}: {reason}."
+
+
+def bad_since(text: str) -> str:
+    return (
+        f"`{text}` is not a date or time (write 2026-11-01, or 2026-11-01T09:00:00+01:00); "
+        "a date starts at midnight in the team's timezone."
+    )
+
+
+def summary_posted(channel: str, week: str, dms: int, failed: dict[str, str]) -> str:
+    text = f"Posted the summary of {week} to {channel} with its chart; {dms} people got a DM."
+    if failed:
+        text += " No DM for: " + ", ".join(f"{u} ({e})" for u, e in failed.items()) + "."
+    return text
+
+
+def chart_written(path: str) -> str:
+    return f"Chart written to {path}."
+
+
+def home_toil(rows: Sequence[Any], thresholds: Any, running: tuple[str, str, float] | None) -> str:
+    """App Home: this week's ratio, the running timer, the last weeks (rows oldest first)."""
+    this = rows[-1]
+    lines = [
+        f"*Your toil ratio this week ({this.week})*: {percent(this.ratio)} (target "
+        f"{percent(thresholds.target)}, limit {percent(thresholds.action)}; "
+        f"{thresholds.level(this.ratio)})",
+    ]
+    if running:
+        lines.append(f"Timer running: {running[0]} ({running[1]}) for {hours(running[2])}.")
+    else:
+        lines.append("No timer running. `/toil start operating interrupts` starts one.")
+    lines.append(f"*Your last {len(rows)} weeks*")
+    for row in rows:
+        lines.append(
+            f"{row.week}: operating {hours(row.operating)}, coding {hours(row.coding)}, "
+            f"ratio {percent(row.ratio)}"
+        )
+    return "\n".join(lines)

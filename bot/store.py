@@ -57,6 +57,7 @@ class Keys:
     toil_seq = "toilbot:toil:seq"  # INCR -> next ledger entry id
     toil_entries = "toilbot:toil:entries"  # ZSET entry id -> start (the whole team)
     toil_saved = "toilbot:toil:saved"  # ZSET JSON {job, user, spec, seconds} -> time (toil saved)
+    toil_timers = "toilbot:toil:timers"  # ZSET user -> when their open timer stops counting
 
     @staticmethod
     def toil_entry(entry_id: int) -> str:
@@ -65,6 +66,14 @@ class Keys:
     @staticmethod
     def toil_timer(user: str) -> str:
         return f"toilbot:toil:timer:{user}"  # STRING: the person's open timer as JSON
+
+    @staticmethod
+    def toil_tz(user: str) -> str:
+        return f"toilbot:toil:tz:{user}"  # STRING: the timezone the person set (`toil tz`)
+
+    @staticmethod
+    def toil_slack_tz(user: str) -> str:
+        return f"toilbot:toil:slack-tz:{user}"  # STRING with TTL: users.info's tz, cached
 
     @staticmethod
     def toil_undo(user: str) -> str:

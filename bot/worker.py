@@ -23,6 +23,7 @@ from bot.jobs import Jobs, JobStatus, kill_orphan
 from bot.slack import outbox
 from bot.slack.client import make_client
 from bot.slack.settings import slack_configured, slack_settings
+from bot.slack.still_working import ask_still_working
 from bot.store import QUEUE, Keys, Store
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,14 @@ def _horse_killed(jobs: Jobs) -> Any:
 
 
 class Reaper(threading.Thread):
-    """Every few seconds: fail the jobs of dead workers, deliver Slack results still owed."""
+    """Every few seconds: fail the jobs of dead workers, deliver Slack results still owed, and
+    ask people whose timer ran past its limit whether they are still working."""
 
-    def __init__(self, jobs: Jobs, lease_seconds: int) -> None:
+    def __init__(self, jobs: Jobs, lease_seconds: int, settings: Settings | None = None) -> None:
         super().__init__(name="toilbot-reaper", daemon=True)
         self.jobs = jobs
         self.lease_seconds = lease_seconds
+        self.settings = settings
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -64,6 +67,8 @@ class Reaper(threading.Thread):
                     log.warning("job %s: its worker died; marked failed", job_id)
                 if client is not None:
                     outbox.deliver_due(self.jobs.r, client)
+                    if self.settings is not None:
+                        ask_still_working(self.jobs.r, self.settings, client)
             except Exception:
                 log.exception("reaper pass failed")
 
@@ -73,7 +78,7 @@ def run_worker(settings: Settings, store: Store, burst: bool = False) -> None:
     use_settings(settings)
     jobs = Jobs(store.redis, settings.jobs.keep, settings.jobs.output_lines)
     jobs.reap(settings.jobs.lease_seconds)
-    reaper = Reaper(jobs, settings.jobs.lease_seconds)
+    reaper = Reaper(jobs, settings.jobs.lease_seconds, settings)
     reaper.start()
     worker = Worker(
         [Queue(QUEUE, connection=store.redis)],

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +22,11 @@ from bot import messages
 from bot.service import Bot, Outcome, Reply
 from bot.slack.blocks import confirm_blocks, home_view, reply_blocks, stop_timer_block
 from bot.slack.settings import SlackSettings
+from bot.slack.still_working import clock
+from bot.slack.zones import learn_zone
 from bot.store import QUEUE, Keys, text
 from bot.toil.ledger import Ledger
+from bot.toil.report import person_weeks
 
 log = logging.getLogger(__name__)
 CONFIRM_SECONDS = 600
@@ -48,6 +52,8 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
     app.action("toilbot_cancel_job")(handlers.cancel_job)
     app.action("toilbot_stop_timer")(handlers.stop_timer)
     app.action("toilbot_skip_run")(handlers.skip_run)
+    app.action("toilbot_timer_keep")(handlers.keep_timer)
+    app.action("toilbot_timer_stop_at_limit")(handlers.stop_timer_at_limit)
     app.event("app_home_opened")(handlers.home)
     return app
 
@@ -82,14 +88,20 @@ class SlackHandlers:
             return reply, confirm_blocks(reply.text, token)
         return reply, reply_blocks(reply.text)
 
+    def _learn_zone(self, client: WebClient, user: str, command_text: str) -> None:
+        """Before a `toil` command: the person's timezone from Slack, if not cached."""
+        if command_text.strip().lower().startswith("toil"):
+            learn_zone(self.r, client, user, self.bot.settings.timezone)
+
     def ops(self, ack: Ack, command: dict[str, Any]) -> None:
         reply, blocks = self._reply(
             command.get("text", ""), command["user_id"], command["channel_id"], None
         )
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
 
-    def toil(self, ack: Ack, command: dict[str, Any]) -> None:
+    def toil(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         user = command["user_id"]
+        self._learn_zone(client, user, "toil")
         reply, blocks = self._reply(
             "toil " + command.get("text", ""), user, command["channel_id"], None
         )
@@ -97,20 +109,50 @@ class SlackHandlers:
             blocks = [*blocks, stop_timer_block()]
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
 
-    def stop_timer(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def stop_timer(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         ack()
-        reply = self.bot.handle("toil stop", body["user"]["id"], "slack")
-        respond(text=reply.text, replace_original=True)
+        user = body["user"]["id"]
+        reply = self.bot.handle("toil stop", user, "slack")
+        if (body.get("view") or {}).get("type") == "home":
+            self._publish_home(client, user)  # the button on App Home: show the new figures
+        else:
+            respond(text=reply.text, replace_original=True)
 
-    def mention(self, event: dict[str, Any], say: Say) -> None:
+    def keep_timer(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """ "Still working?" > Keep going: the timer counts on for another limit."""
+        ack()
+        user, started = body["user"]["id"], float(body["actions"][0]["value"])
+        kept = Ledger(self.r).keep(user, started, time.time(), self.bot.settings.toil.timer_limit)
+        if kept is None:
+            respond(text=messages.timer_gone(), replace_original=True)
+            return
+        until = clock(kept.counts_until(self.bot.settings.toil.timer_limit), kept.tz)
+        respond(text=messages.still_working_kept(until), replace_original=True)
+
+    def stop_timer_at_limit(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """ "Still working?" > Stop: the timer ends where it stopped counting."""
+        ack()
+        user, started = body["user"]["id"], float(body["actions"][0]["value"])
+        timer = Ledger(self.r).timer(user)
+        if timer is None or timer.started != started:
+            respond(text=messages.timer_gone(), replace_original=True)
+            return
+        reply = self.bot.handle("toil stop", user, "slack")
+        respond(text=messages.still_working_stopped(reply.text), replace_original=True)
+
+    def mention(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         words = _MENTION.sub("", event.get("text", "")).strip()
+        self._learn_zone(client, event["user"], words)
         thread = event.get("thread_ts") or event["ts"]
         reply, blocks = self._reply(words, event["user"], event["channel"], thread)
         say(text=reply.text, blocks=blocks, thread_ts=thread)
 
-    def direct_message(self, event: dict[str, Any], say: Say) -> None:
+    def direct_message(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return  # our own messages and edits
+        self._learn_zone(client, event["user"], event.get("text", ""))
         reply, blocks = self._reply(event.get("text", ""), event["user"], event["channel"], None)
         say(text=reply.text, blocks=blocks)
 
@@ -168,9 +210,20 @@ class SlackHandlers:
     # --- App Home -------------------------------------------------------------------
 
     def home(self, event: dict[str, Any], client: WebClient) -> None:
-        user = event["user"]
+        self._publish_home(client, event["user"])
+
+    def _publish_home(self, client: WebClient, user: str) -> None:
         self.bot.jobs.reap(self.bot.settings.jobs.lease_seconds)
         mine = [r for r in self.bot.jobs.recent(100) if r.user == user]
         running = [r for r in mine if not r.status.terminal]
         done = [r for r in mine if r.status.terminal]
-        client.views_publish(user_id=user, view=home_view(user, running, done))
+        settings, now = self.bot.settings, time.time()
+        ledger = Ledger(self.r)
+        timer = ledger.timer(user)
+        toil = messages.home_toil(
+            person_weeks(ledger, user, settings.timezone, now),
+            settings.toil.thresholds,
+            (timer.kind.value, timer.category, now - timer.started) if timer else None,
+        )
+        view = home_view(user, running, done, toil, timer is not None)
+        client.views_publish(user_id=user, view=view)

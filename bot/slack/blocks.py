@@ -119,6 +119,32 @@ def stop_timer_block() -> Block:
     }
 
 
+def still_working_blocks(prompt: str, started: float, until: str) -> list[Block]:
+    """The "still working?" DM: Keep going, or Stop where the timer stopped counting."""
+    value = repr(started)
+    return [
+        section(prompt),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "toilbot_timer_keep",
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Keep going"},
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": "toilbot_timer_stop_at_limit",
+                    "text": {"type": "plain_text", "text": f"Stop at {until}"},
+                    "value": value,
+                },
+            ],
+        },
+    ]
+
+
 def confirm_blocks(prompt: str, token: str) -> list[Block]:
     return [
         section(prompt),
@@ -143,9 +169,23 @@ def confirm_blocks(prompt: str, token: str) -> list[Block]:
     ]
 
 
-def home_view(user: str, running: list[JobRecord], recent: list[JobRecord]) -> dict[str, Any]:
+def home_view(
+    user: str,
+    running: list[JobRecord],
+    recent: list[JobRecord],
+    toil: str = "",
+    timer_running: bool = False,
+) -> dict[str, Any]:
+    """App Home: the person's toil week (with Stop while a timer runs), jobs, recent results."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "toilbot"}},
+    ]
+    if toil:
+        blocks.append(section(toil))
+        if timer_running:
+            blocks.append(stop_timer_block())
+        blocks.append({"type": "divider"})
+    blocks += [
         section("*Your running jobs*" if running else "*Your running jobs*\nNone right now."),
     ]
     for record in running[:10]:

@@ -17,6 +17,7 @@ from bot.toil.ledger import Ledger, LedgerError
 from bot.toil.model import Kind, Source
 from bot.toil.ratio import Figures, split_time, team
 from bot.toil.weeks import previous, week_bounds, week_label, week_of
+from bot.toil.zones import Zones, valid_zone
 
 USAGE = {
     "start": "toil start <operating|coding|overhead> [category] [note]",
@@ -27,7 +28,8 @@ USAGE = {
     "edit": "toil edit <id> kind=<kind> | category=<category> | duration=<2h> | note=<text>",
     "undo": "toil undo",
     "me": "toil me",
-    "report": "toil report [--weeks N]",
+    "report": "toil report [@user|team] [--weeks N]",
+    "tz": "toil tz [Area/City|slack]",
 }
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -69,7 +71,8 @@ def _category_and_note(settings: Settings, words: list[str]) -> tuple[str, str]:
 def _start(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
     kind = _kind(words[0] if words else None, "start")
     category, note = _category_and_note(settings, words[1:])
-    _, stopped = ledger.start(user, kind, category, note, settings.timezone, now)
+    tz = Zones(ledger.r, settings.timezone).of(user).name
+    _, stopped = ledger.start(user, kind, category, note, tz, now, settings.toil.timer_limit)
     previous_timer = (stopped.kind.value, stopped.seconds) if stopped else None
     return messages.toil_started(kind.value, category, previous_timer)
 
@@ -81,7 +84,7 @@ def _stop(ledger: Ledger, settings: Settings, user: str, words: list[str], now: 
     entry = ledger.stop(user, now, settings.toil.timer_limit)
     if entry is None:
         return messages.toil_too_short()
-    capped = now - timer.started > settings.toil.timer_limit
+    capped = now > timer.counts_until(settings.toil.timer_limit)
     return messages.toil_stopped(entry.id, entry.kind.value, entry.category, entry.seconds, capped)
 
 
@@ -93,7 +96,8 @@ def _log(ledger: Ledger, settings: Settings, user: str, words: list[str], now: f
         raise ParseError(messages.bad_span(amount, USAGE["log"]))  # a bare number has no unit
     kind = _kind(words[1] if len(words) > 1 else None, "log")
     rest = words[2:]
-    zone = zoneinfo.ZoneInfo(settings.timezone)
+    tz = Zones(ledger.r, settings.timezone).of(user).name
+    zone = zoneinfo.ZoneInfo(tz)
     day = dt.datetime.fromtimestamp(now, zone).date()
     if "on" in [w.lower() for w in rest]:
         at = [w.lower() for w in rest].index("on")
@@ -103,7 +107,7 @@ def _log(ledger: Ledger, settings: Settings, user: str, words: list[str], now: f
         rest = rest[:at] + rest[at + 2 :]
     category, note = _category_and_note(settings, rest)
     start, end = _span(amount, day, zone, now)
-    entry = ledger.add(user, kind, category, start, end, settings.timezone, Source.LOG, note)
+    entry = ledger.add(user, kind, category, start, end, tz, Source.LOG, note)
     return messages.toil_logged(
         entry.id,
         kind.value,
@@ -198,37 +202,67 @@ def _me(ledger: Ledger, settings: Settings, user: str, words: list[str], now: fl
 
 
 def _report(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
-    weeks = 4
-    if words:
-        if (
-            len(words) != 2
-            or words[0] != "--weeks"
-            or not words[1].isdigit()
-            or not 1 <= int(words[1]) <= 26
-        ):
+    weeks, who = 4, "team"
+    rest = list(words)
+    if rest and rest[0] != "--weeks":
+        who = _person(rest.pop(0))
+    if rest:
+        if len(rest) != 2 or rest[0] != "--weeks" or not rest[1].isdigit():
             raise ParseError(messages.bad_weeks(" ".join(words), USAGE["report"]))
-        weeks = int(words[1])
+        if not 1 <= int(rest[1]) <= 26:
+            raise ParseError(messages.bad_weeks(" ".join(words), USAGE["report"]))
+        weeks = int(rest[1])
     year, week = week_of(now, settings.timezone)
-    rows = []
+    labels, team_rows, person_rows = [], [], []
     for back in range(weeks - 1, -1, -1):
         y, w = previous(year, week, back)
         start, end = week_bounds(y, w, settings.timezone)
         figures = team(ledger.between(start, end), start, end)
-        mine = figures.people.get(user)
-        rows.append(
-            (
-                week_label(y, w),
-                figures.operating,
-                figures.coding,
-                figures.ratio,
-                figures.median,
-                figures.highest,
-                mine.ratio if mine else None,
-            )
-        )
+        labels.append(week_label(y, w))
+        team_rows.append(figures)
+        person_rows.append(figures.people.get(user if who == "team" else who, Figures()))
     quarter_start = _quarter_start(now, settings.timezone)
     quarter = team(ledger.between(quarter_start, now), quarter_start, now)
-    return messages.toil_report(rows, quarter.ratio, settings.toil.thresholds)
+    if who != "team":
+        rows = [
+            (label, f.operating, f.coding, f.ratio)
+            for label, f in zip(labels, person_rows, strict=True)
+        ]
+        theirs = quarter.people.get(who, Figures()).ratio
+        return messages.toil_person_report(who, rows, theirs, settings.toil.thresholds)
+    team_table = [
+        (label, f.operating, f.coding, f.ratio, f.median, f.highest, mine.ratio)
+        for label, f, mine in zip(labels, team_rows, person_rows, strict=True)
+    ]
+    return messages.toil_report(team_table, quarter.ratio, settings.toil.thresholds)
+
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,30})(\|[^>]*)?>$")
+_USER = re.compile(r"^@?([UW][A-Z0-9]{2,30})$")
+
+
+def _person(word: str) -> str:
+    """`team`, a Slack mention `<@U123|name>`, or a user id `U123` / `@U123`."""
+    if word.lower() == "team":
+        return "team"
+    match = _MENTION.match(word) or _USER.match(word)
+    if match is None:
+        raise ParseError(messages.bad_report_target(word, USAGE["report"]))
+    return match.group(1)
+
+
+def _tz(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
+    zones = Zones(ledger.r, settings.timezone)
+    if len(words) > 1:
+        raise ParseError(messages.bad_zone(" ".join(words), USAGE["tz"]))
+    if words and words[0].lower() in ("slack", "auto", "reset"):
+        zones.clear(user)
+    elif words:
+        if not valid_zone(words[0]):
+            raise ParseError(messages.bad_zone(words[0], USAGE["tz"]))
+        zones.set(user, words[0])
+    zone = zones.of(user)
+    return messages.toil_zone(zone.name, zone.source.value)
 
 
 def _quarter_start(now: float, tz: str) -> float:
@@ -252,4 +286,5 @@ _VERBS = {
     "undo": _undo,
     "me": _me,
     "report": _report,
+    "tz": _tz,
 }

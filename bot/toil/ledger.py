@@ -6,10 +6,11 @@ A week's report reads only the entries that start in that week or within
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -17,6 +18,7 @@ from bot.store import Keys, text, texts
 from bot.toil.model import Entry, Kind, Source
 
 MAX_ENTRY = 24 * 3600  # one entry covers at most a day
+DEFAULT_LIMIT = 4 * 3600  # a timer counts this long unless the person says they are still at it
 UNDO_DEPTH = 20
 
 
@@ -31,6 +33,10 @@ class Timer:
     note: str
     started: float
     tz: str
+    until: float | None = None  # counts up to here; None: ``started`` + the configured limit
+
+    def counts_until(self, limit: float) -> float:
+        return self.until if self.until is not None else self.started + limit
 
     def to_json(self) -> str:
         return json.dumps(
@@ -40,14 +46,21 @@ class Timer:
                 "note": self.note,
                 "started": self.started,
                 "tz": self.tz,
+                "until": self.until,
             }
         )
 
     @classmethod
     def from_json(cls, raw: str) -> Timer:
         data = json.loads(raw)
+        until = data.get("until")
         return cls(
-            Kind(data["kind"]), data["category"], data["note"], float(data["started"]), data["tz"]
+            Kind(data["kind"]),
+            data["category"],
+            data["note"],
+            float(data["started"]),
+            data["tz"],
+            float(until) if until is not None else None,
         )
 
 
@@ -88,6 +101,28 @@ class Ledger:
         self._remember(user, {"do": "add", "id": entry.id})
         return entry
 
+    def add_many(
+        self, items: list[tuple[str, Kind, str, float, float, str, Source, str]]
+    ) -> list[Entry]:
+        """Many entries at once, all or none (one MULTI/EXEC); ids follow the list's order."""
+        for _user, _kind, _category, start, end, *_ in items:
+            if end <= start or end - start > MAX_ENTRY:
+                raise LedgerError("every entry must end after it starts, within 24 hours")
+        if not items:
+            return []
+        first = int(self.r.incrby(Keys.toil_seq, len(items))) - len(items) + 1
+        now = time.time()
+        entries = [
+            Entry(first + i, user, kind, category, start, end, tz, source, note, created_at=now)
+            for i, (user, kind, category, start, end, tz, source, note) in enumerate(items)
+        ]
+        pipe = self.r.pipeline(transaction=True)
+        for entry in entries:
+            pipe.set(Keys.toil_entry(entry.id), json.dumps(entry.to_json()))
+            pipe.zadd(Keys.toil_entries, {str(entry.id): entry.start})
+        pipe.execute()
+        return entries
+
     def get(self, entry_id: int) -> Entry | None:
         raw = self.r.get(Keys.toil_entry(entry_id))
         return Entry.from_json(json.loads(text(raw))) if raw is not None else None
@@ -127,11 +162,16 @@ class Ledger:
         return f"{action['do']} of entry {entry.id}"
 
     def between(self, start: float, end: float, user: str | None = None) -> list[Entry]:
+        """Entries overlapping [start, end): one index range and one MGET, whatever the history."""
         ids = texts(self.r.zrangebyscore(Keys.toil_entries, start - MAX_ENTRY, end))
+        if not ids:
+            return []
         found = []
-        for entry_id in ids:
-            entry = self.get(int(entry_id))
-            if entry is None or entry.deleted or entry.end <= start or entry.start >= end:
+        for raw in self.r.mget([Keys.toil_entry(int(i)) for i in ids]):
+            if raw is None:
+                continue
+            entry = Entry.from_json(json.loads(text(raw)))
+            if entry.deleted or entry.end <= start or entry.start >= end:
                 continue
             if user is None or entry.user == user:
                 found.append(entry)
@@ -173,7 +213,13 @@ class Ledger:
             Source.BOT,
             f"job {job_id}: {spec}",
         )
-        saved = {"job": job_id, "user": user, "spec": spec, "seconds": max(0.0, manual - hands_on)}
+        saved = {
+            "job": job_id,
+            "user": user,
+            "spec": spec,
+            "seconds": max(0.0, manual - hands_on),
+            "hands_on": hands_on,
+        }
         self.r.zadd(Keys.toil_saved, {json.dumps(saved): finished})
         return entry
 
@@ -188,26 +234,65 @@ class Ledger:
         return Timer.from_json(text(raw)) if raw is not None else None
 
     def start(
-        self, user: str, kind: Kind, category: str, note: str, tz: str, now: float | None = None
+        self,
+        user: str,
+        kind: Kind,
+        category: str,
+        note: str,
+        tz: str,
+        now: float | None = None,
+        limit: float = DEFAULT_LIMIT,
     ) -> tuple[Timer, Entry | None]:
         """Start a timer; an open one is stopped first (one timer per person)."""
         now = time.time() if now is None else now
-        stopped = self.stop(user, now)
+        stopped = self.stop(user, now, limit)
         timer = Timer(kind, category, note, now, tz)
-        self.r.set(Keys.toil_timer(user), timer.to_json())
+        pipe = self.r.pipeline()
+        pipe.set(Keys.toil_timer(user), timer.to_json())
+        pipe.zadd(Keys.toil_timers, {user: timer.counts_until(limit)})
+        pipe.execute()
         return timer, stopped
 
-    def stop(self, user: str, now: float | None = None, limit: float | None = None) -> Entry | None:
-        """Close the open timer into an entry; past ``limit`` seconds it counts only the limit."""
+    def stop(
+        self, user: str, now: float | None = None, limit: float = DEFAULT_LIMIT
+    ) -> Entry | None:
+        """Close the open timer into an entry; it counts up to its limit unless kept going."""
         now = time.time() if now is None else now
-        raw = self.r.getdel(Keys.toil_timer(user))
+        pipe = self.r.pipeline()
+        pipe.getdel(Keys.toil_timer(user))
+        pipe.zrem(Keys.toil_timers, user)
+        raw, _ = pipe.execute()
         if raw is None:
             return None
         timer = Timer.from_json(text(raw))
-        end = min(now, timer.started + limit) if limit else now
-        end = min(end, timer.started + MAX_ENTRY)
+        end = min(now, timer.counts_until(limit), timer.started + MAX_ENTRY)
         if end - timer.started < 60:
             return None  # under a minute: nothing worth recording
         return self.add(
             user, timer.kind, timer.category, timer.started, end, timer.tz, Source.TIMER, timer.note
         )
+
+    def keep(self, user: str, started: float, now: float, limit: float) -> Timer | None:
+        """ "Still working": the timer counts on for another ``limit`` from now.
+
+        ``started`` names the timer the person was asked about; a newer one is left alone.
+        """
+        timer = self.timer(user)
+        if timer is None or timer.started != started:
+            return None
+        until = min(now + limit, timer.started + MAX_ENTRY)
+        kept = dataclasses.replace(timer, until=until)
+        pipe = self.r.pipeline()
+        pipe.set(Keys.toil_timer(user), kept.to_json())
+        pipe.zadd(Keys.toil_timers, {user: until})
+        pipe.execute()
+        return kept
+
+    def overdue(self, now: float) -> list[tuple[str, float]]:
+        """Timers counting no longer: (user, since when), oldest first."""
+        found = self.r.zrangebyscore(Keys.toil_timers, 0, now, withscores=True)
+        return [(text(pair[0]), float(pair[1])) for pair in cast(list[tuple[Any, Any]], found)]
+
+    def claim_overdue(self, user: str) -> bool:
+        """True for exactly one caller per overdue timer (so it is asked once, by one worker)."""
+        return bool(self.r.zrem(Keys.toil_timers, user)) and self.timer(user) is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from bot.toil.model import Entry, Kind
@@ -61,19 +61,42 @@ class Figures:
         return self.operating / self.counted if self.counted >= MIN_SECONDS else None
 
 
-def split_time(entries: Iterable[Entry], start: float, end: float) -> Figures:
-    """Seconds per kind within [start, end) of one person's entries, overlaps counted once."""
+def _sweep(entries: Iterable[Entry], start: float, end: float) -> Iterator[tuple[Entry, float]]:
+    """Each stretch of [start, end) covered by one person's entries: (the deciding entry, seconds).
+
+    Where entries overlap, the one recorded last (then the higher id) decides.
+    """
     live = [e for e in entries if not e.deleted and e.end > start and e.start < end]
     cuts = sorted(
         {start, end, *(max(start, e.start) for e in live), *(min(end, e.end) for e in live)}
     )
-    figures = Figures()
     for left, right in itertools.pairwise(cuts):
         covering = [e for e in live if e.start <= left and e.end >= right]
         if covering:
-            winner = max(covering, key=lambda e: (e.created_at, e.id))
-            figures.seconds[winner.kind] += right - left
+            yield max(covering, key=lambda e: (e.created_at, e.id)), right - left
+
+
+def split_time(entries: Iterable[Entry], start: float, end: float) -> Figures:
+    """Seconds per kind within [start, end) of one person's entries, overlaps counted once."""
+    figures = Figures()
+    for winner, seconds in _sweep(entries, start, end):
+        figures.seconds[winner.kind] += seconds
     return figures
+
+
+def split_categories(
+    entries: Iterable[Entry], start: float, end: float
+) -> dict[tuple[Kind, str], float]:
+    """Seconds per (kind, category) within [start, end), overlaps counted once, any people."""
+    by_user: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_user.setdefault(entry.user, []).append(entry)
+    totals: dict[tuple[Kind, str], float] = {}
+    for mine in by_user.values():
+        for winner, seconds in _sweep(mine, start, end):
+            key = (winner.kind, winner.category)
+            totals[key] = totals.get(key, 0.0) + seconds
+    return totals
 
 
 @dataclass(frozen=True)

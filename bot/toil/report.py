@@ -6,8 +6,9 @@ from typing import Any
 
 from bot.toil.ledger import Ledger
 from bot.toil.model import Kind
-from bot.toil.ratio import team
-from bot.toil.weeks import week_bounds, week_label
+from bot.toil.ratio import split_time, team
+from bot.toil.summary import WeekRow
+from bot.toil.weeks import previous, week_bounds, week_label, week_of
 
 
 def _hours(seconds: float) -> float:
@@ -38,3 +39,15 @@ def week_figures(ledger: Ledger, year: int, week: int, tz: str) -> dict[str, Any
             for user, person in figures.people.items()
         },
     }
+
+
+def person_weeks(ledger: Ledger, user: str, tz: str, now: float, weeks: int = 4) -> list[WeekRow]:
+    """One person's last ``weeks`` ISO weeks up to the one holding ``now``, oldest first."""
+    year, week = week_of(now, tz)
+    rows = []
+    for back in range(weeks - 1, -1, -1):
+        y, w = previous(year, week, back)
+        start, end = week_bounds(y, w, tz)
+        figures = split_time(ledger.between(start, end, user), start, end)
+        rows.append(WeekRow(week_label(y, w), figures.operating, figures.coding, figures.ratio))
+    return rows

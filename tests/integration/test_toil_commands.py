@@ -133,4 +133,10 @@ def test_a_bot_job_records_hands_on_time_and_the_toil_it_saved(harness: Harness,
     )
     assert "job 1: status" == entry.note
     [saved] = ledger.saved_between(time.time() - 3600, time.time() + 60)
-    assert {"job": 1, "user": ADMIN, "spec": "status", "seconds": 5 * 60 - 120.0} == saved
+    assert {
+        "job": 1,
+        "user": ADMIN,
+        "spec": "status",
+        "seconds": 5 * 60 - 120.0,
+        "hands_on": 120,
+    } == saved

@@ -47,6 +47,9 @@ def test_the_example_config_loads():
         ({"policy": {}}, "policy.roles", "is required"),
         ({"commands_dir": "nope"}, "commands_dir", "is not a directory"),
         ({"colour": "blue"}, "colour", "is not a known key"),
+        ({"toil": {"summary": {"channel": "ops room"}}}, "toil.summary.channel", "not allowed"),
+        ({"toil": {"summary": {"names": "yes"}}}, "toil.summary.names", "must be true or false"),
+        ({"toil": {"summary": {"when": "monday"}}}, "toil.summary.when", "is not a known key"),
     ],
 )
 def test_malformed_config(tmp_path, overrides, key, fragment):

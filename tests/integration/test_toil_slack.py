@@ -1,0 +1,366 @@
+"""The toil ledger in Slack, against the local Slack (tests/slack) with the real slack_sdk and
+Bolt: timezones from users.info, "still working?" DMs and their buttons, App Home, and the
+weekly summary with its chart, whose bars are measured in the uploaded PNG."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import time
+import zoneinfo
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.config import load_settings
+from bot.jobs import Jobs
+from bot.service import Bot
+from bot.slack.app import build_app
+from bot.slack.client import make_client
+from bot.slack.settings import SlackSettings
+from bot.slack.still_working import ask_still_working
+from bot.slack.weekly import post_weekly_summary
+from bot.store import Store
+from bot.toil import chart
+from bot.toil.ledger import Ledger
+from bot.toil.model import Kind, Source
+from bot.toil.weeks import week_bounds
+from bot.worker import Reaper
+from tests.conftest import ADMIN, OPERATOR, wait_for, write_config
+from tests.slack import (
+    SignedClient,
+    SlackEmulator,
+    app_home_opened_event,
+    block_actions_body,
+    event_body,
+    serve_bolt,
+    slash_command_body,
+)
+from tests.slack.model import DEFAULT_CHANNEL_ID
+from tests.slack.signing import DEFAULT_SIGNING_SECRET, SlackBody, block_actions_payload
+
+HOUR = 3600.0
+OSLO = "Europe/Oslo"
+CONSOLE_USER = "U0LOCAL"  # logs time from the console; not a member of the Slack workspace
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        emulator.add_user(ADMIN, "admin", tz="Europe/Oslo")
+        emulator.add_user(OPERATOR, "oper", tz="America/New_York")
+        yield emulator
+
+
+@pytest.fixture
+def settings(tmp_path):
+    config = write_config(
+        tmp_path, timezone=OSLO, toil={"summary": {"channel": "#ops", "names": False}}
+    )
+    return load_settings({"TOILBOT_CONFIG": str(config)})
+
+
+@pytest.fixture
+def client(slack):
+    return make_client(SlackSettings(slack.bot_token, DEFAULT_SIGNING_SECRET, None, slack.base_url))
+
+
+@pytest.fixture
+def app_url(settings, r, client) -> Iterator[str]:
+    """The real Bolt app in this process behind Bolt's WSGI adapter."""
+    bot = Bot.load(settings, Store(r, "test Redis"))
+    slack_settings = SlackSettings(
+        client.token or "", DEFAULT_SIGNING_SECRET, None, client.base_url
+    )
+    with serve_bolt(build_app(bot, slack_settings, client, socket_mode=False)) as url:
+        yield url
+
+
+def toil(url: str, user: str, text: str) -> str:
+    with SignedClient(url) as signed:
+        response = signed.post(slash_command_body("/toil", text, user_id=user))
+    assert 200 == response.status_code, response.text
+    return str(json.loads(response.text)["text"])
+
+
+def press(url: str, action: str, value: str, user: str, slack: SlackEmulator) -> None:
+    """Click a button of a message the bot sent ``user``."""
+    response_url = slack.new_response_url(kind="actions", user=user)
+    with SignedClient(url) as signed:
+        signed.post(block_actions_body(action, value, user_id=user, response_url=response_url))
+
+
+# --- timezones -----------------------------------------------------------------------------
+
+
+def test_a_persons_timezone_comes_from_slack_once_a_day(app_url, slack, r):
+    """users.info's tz is used for `09:00-11:30` and cached; `toil tz` overrides it."""
+    assert "America/New_York (from your Slack profile)" in toil(app_url, OPERATOR, "tz")
+    toil(app_url, OPERATOR, "log 09:00-11:30 operating patching on yesterday")
+    assert 1 == len(slack.calls_to("users.info"))  # the second command used the cache
+    [entry] = Ledger(r).between(0, time.time() + 60)
+    local = dt.datetime.fromtimestamp(entry.start, zoneinfo.ZoneInfo("America/New_York"))
+    assert ((9, 0), "America/New_York") == ((local.hour, local.minute), entry.tz)
+    assert "Europe/Oslo (set by you)" in toil(app_url, OPERATOR, "tz Europe/Oslo")
+    assert "America/New_York (from your Slack profile)" in toil(app_url, OPERATOR, "tz slack")
+
+
+def test_slack_down_means_the_teams_timezone(app_url, slack):
+    """If users.info fails, the command still answers at once, in the team's timezone."""
+    slack.fail("users.info", 503, times=5)
+    started = time.monotonic()
+    assert "Europe/Oslo (the team's)" in toil(app_url, ADMIN, "tz")
+    assert time.monotonic() - started < 3
+
+
+# --- still working? --------------------------------------------------------------------------
+
+
+def test_a_timer_past_its_limit_gets_one_dm_and_keep_extends_it(
+    app_url, slack, settings, r, client
+):
+    """Past 4 h: one DM with Keep going / Stop; Keep counts on 4 h from the click; the DM is not
+    sent twice for the same stretch."""
+    ledger = Ledger(r)
+    started = time.time() - 5 * HOUR
+    ledger.start(OPERATOR, Kind.OPERATING, "incident", "", "America/New_York", now=started)
+    ledger.start(ADMIN, Kind.CODING, "automation", "", OSLO, now=time.time() - HOUR)
+    assert [OPERATOR] == ask_still_working(r, settings, client)
+    assert [] == ask_still_working(r, settings, client)
+    [dm] = slack.messages(slack.dm_channel(OPERATOR))
+    assert dm.text.startswith("Still working? Your timer (operating, incident)")
+    buttons = dm.blocks[-1]["elements"]
+    assert ["toilbot_timer_keep", "toilbot_timer_stop_at_limit"] == [
+        b["action_id"] for b in buttons
+    ]
+    press(app_url, "toilbot_timer_keep", buttons[0]["value"], OPERATOR, slack)
+    slack.wait_for(lambda: slack.responses, 10)
+    assert slack.responses[-1].body["text"].startswith("Kept going: the timer counts until")
+    timer = ledger.timer(OPERATOR)
+    assert timer is not None and abs(time.time() + 4 * HOUR - timer.counts_until(0)) < 30
+    assert [] == ask_still_working(r, settings, client)
+    entry = ledger.stop(OPERATOR, limit=4 * HOUR)
+    assert entry is not None and abs(5 * HOUR - entry.seconds) < 30  # counted past the limit
+
+
+def test_stop_ends_the_timer_at_its_limit(app_url, slack, settings, r, client):
+    """Stop at the limit: the entry is 4 h, not the 7 h since it started; a stale button after
+    a new timer changes nothing."""
+    ledger = Ledger(r)
+    started = time.time() - 7 * HOUR
+    ledger.start(OPERATOR, Kind.OPERATING, "on-call", "", OSLO, now=started)
+    ask_still_working(r, settings, client)
+    [dm] = slack.messages(slack.dm_channel(OPERATOR))
+    stop = dm.blocks[-1]["elements"][1]
+    press(app_url, "toilbot_timer_stop_at_limit", stop["value"], OPERATOR, slack)
+    slack.wait_for(lambda: slack.responses, 10)
+    assert "Stopped. Logged entry 1: 4h of operating (on-call)." in slack.responses[-1].body["text"]
+    assert ledger.timer(OPERATOR) is None
+    ledger.start(OPERATOR, Kind.CODING, "automation", "", OSLO)
+    press(app_url, "toilbot_timer_stop_at_limit", stop["value"], OPERATOR, slack)
+    slack.wait_for(lambda: len(slack.responses) > 1, 10)
+    assert "That timer is no longer running" in slack.responses[-1].body["text"]
+    assert ledger.timer(OPERATOR) is not None
+
+
+def test_the_workers_reaper_sends_the_dm(slack, settings, r, monkeypatch):
+    """The Reaper loop of `toilbot worker` asks when Slack is configured."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+    monkeypatch.setenv("SLACK_API_URL", slack.base_url)
+    Ledger(r).start(ADMIN, Kind.OPERATING, "incident", "", OSLO, now=time.time() - 4.5 * HOUR)
+    reaper = Reaper(Jobs(r, 10, 10), 2, settings)
+    reaper.start()
+    try:
+        wait_for(lambda: slack.dm_channel(ADMIN) is not None, 15, "the still-working DM")
+    finally:
+        reaper.stopped.set()
+    assert "Still working?" in slack.messages(slack.dm_channel(ADMIN))[0].text
+
+
+# --- App Home --------------------------------------------------------------------------------
+
+
+def test_app_home_shows_the_week_the_timer_and_stop(app_url, slack, r):
+    """App Home: this week's ratio, the last 4 weeks, the running timer with Stop; Stop there
+    logs the time and publishes the Home again without the timer."""
+    toil(app_url, ADMIN, "log 3h operating incident")
+    toil(app_url, ADMIN, "start coding automation")
+    timer = json.loads(r.get(f"toilbot:toil:timer:{ADMIN}"))
+    timer["started"] -= 3 * HOUR
+    r.set(f"toilbot:toil:timer:{ADMIN}", json.dumps(timer))
+    with SignedClient(app_url) as signed:
+        signed.post(event_body(app_home_opened_event(ADMIN)))
+    view = slack.wait_for(lambda: slack.home(ADMIN), 10)
+    text = json.dumps(view)
+    assert "Your toil ratio this week" in text and "Your last 4 weeks" in text
+    assert "Timer running: coding (automation) for 3h" in text
+    assert "toilbot_stop_timer" in text
+    payload = block_actions_payload("toilbot_stop_timer", "stop", user_id=ADMIN)
+    for key in ("container", "message", "channel", "response_url"):
+        payload.pop(key)
+    payload["container"] = {"type": "view", "view_id": view["id"]}
+    payload["view"] = {"id": view["id"], "type": "home", "blocks": view["blocks"]}
+    form = urlencode({"payload": json.dumps(payload)})
+    with SignedClient(app_url) as signed:
+        signed.post(SlackBody(form, "application/x-www-form-urlencoded", payload))
+    slack.wait_for(lambda: len(slack.homes(ADMIN)) > 1, 10)
+    text = json.dumps(slack.home(ADMIN))
+    assert "No timer running" in text and "toilbot_stop_timer" not in text
+    assert "50%" in text  # 3 h operating, 3 h coding this week
+
+
+# --- weekly summary --------------------------------------------------------------------------
+
+# Hours per week (operating, coding) by person; hand-computed team figures below.
+WEEKS = {
+    (2026, 44): {ADMIN: (10, 20), OPERATOR: (6, 4)},  # team 16 / 40 = 40%
+    (2026, 45): {ADMIN: (12, 12), OPERATOR: (2, 0)},  # OPERATOR under 4 h: team 12 / 24 = 50%
+    (2026, 46): {ADMIN: (5, 25), OPERATOR: (8, 10)},  # 13 / 48 = 27%
+    (2026, 47): {ADMIN: (20, 10), OPERATOR: (9, 9), CONSOLE_USER: (1, 4)},  # 30 / 53 = 57%
+}
+CATEGORY = {ADMIN: "incident", OPERATOR: "patching", CONSOLE_USER: "on-call"}
+
+
+def fill(ledger: Ledger) -> None:
+    """Operating from Monday 06:00 local, coding from Wednesday, in chunks of at most 10 h."""
+    for (year, week), people in WEEKS.items():
+        monday = week_bounds(year, week, OSLO)[0]
+        for user, (operating, coding) in people.items():
+            for kind, amount, first_day in (
+                (Kind.OPERATING, operating, 0),
+                (Kind.CODING, coding, 2),
+            ):
+                day = first_day
+                while amount > 0:
+                    chunk = min(10, amount)
+                    start = monday + day * 24 * HOUR + 6 * HOUR
+                    category = CATEGORY[user] if kind is Kind.OPERATING else "automation"
+                    ledger.add(user, kind, category, start, start + chunk * HOUR, OSLO, Source.LOG)
+                    amount -= chunk
+                    day += 1
+    monday = week_bounds(2026, 47, OSLO)[0]
+    for job in (1, 2):  # two patch runs during ADMIN's incident hours: no extra operating time
+        ledger.record_job(
+            ADMIN, job, "patch", "patching", monday + (7 + job) * HOUR, 120, 1800, OSLO
+        )
+
+
+def measure_bars(png: bytes) -> list[tuple[int, int]]:
+    """(operating px, coding px) per bar, left to right, from the flat bar colours."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+    def mask(colour: str) -> np.ndarray:
+        rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+        return np.all(pixels == rgb, axis=2)
+
+    operating, coding = mask(chart.OPERATING), mask(chart.CODING)
+    columns = np.flatnonzero((operating | coding).sum(axis=0) > 20)
+    groups = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
+    bars = [g for g in groups if len(g) >= 40]  # legend swatches are narrower
+
+    def lowest_run(column: np.ndarray) -> int:
+        """Height of the run of pixels holding the lowest one, bridging lines drawn across."""
+        rows = np.flatnonzero(column)
+        if not len(rows):
+            return 0
+        bottom = top = rows[-1]
+        for row in rows[::-1][1:]:
+            if top - row > 12:
+                break
+            top = row
+        return int(bottom - top + 1)
+
+    heights = []
+    for group in bars:
+        # Lines drawn across a bar only hide pixels: the tallest column is one they miss
+        # (the reference lines are dashed, the ratio line crosses a few columns).
+        columns = [(lowest_run(operating[:, x]), lowest_run(coding[:, x])) for x in group]
+        heights.append(max(columns, key=sum))
+    return heights
+
+
+def test_the_weekly_summary_with_its_chart_and_dms(slack, settings, r, client):
+    """The summary of 2026-W47 in #ops: ratio, trend, categories, commands, toil saved and the
+    action line; the uploaded PNG's bars measure as the hours in the text; each Slack member gets
+    their own figures in a DM; names stay out of the channel."""
+    ledger = Ledger(r)
+    fill(ledger)
+    posted = post_weekly_summary(settings, Store(r, "test Redis"), client, "2026-W47")
+
+    [message] = [m for m in slack.messages(DEFAULT_CHANNEL_ID) if not m.files]
+    text = message.text
+    assert text.startswith("*Toil ratio, week 2026-W47* (Europe/Oslo): *57%* operating")
+    assert "(target 35%, limit 50%; action)" in text
+    assert "Last 4 weeks, people with data (ratio over them 43%):" in text  # 71 / 165
+    # The quarter counts each person over the whole quarter: OPERATOR's 2 h of W45 count there.
+    assert "Week on week: +30 points. Quarter to date: 44%." in text  # 73 / 167
+    # The two jobs' 2 minutes each (category patching, recorded last) win over incident time.
+    assert "Top toil categories: incident 19.9h, patching 9.1h, on-call 1.0h." in text
+    assert "Commands: `patch` 2 runs, 4m hands-on, 56m saved." in text
+    assert "Toil saved by automation: 56m" in text
+    assert "*At or past the limit: rebalance with the product team.*" in text
+    assert "<@" not in text
+
+    rows = re.findall(r"(\d{4}-W\d\d)  operating ([\d.]+)h  coding ([\d.]+)h  ratio (\S+)", text)
+    assert [
+        ("2026-W44", "16.0", "24.0", "40%"),
+        ("2026-W45", "12.0", "12.0", "50%"),
+        ("2026-W46", "13.0", "35.0", "27%"),
+        ("2026-W47", "30.0", "23.0", "57%"),
+    ] == rows
+
+    [upload] = slack.files
+    assert [DEFAULT_CHANNEL_ID] == upload.channels and upload.filename.endswith(".png")
+    assert upload.content is not None and upload.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert posted.file_id == upload.id
+    measured = measure_bars(upload.content)
+    expected = [(float(o), float(c)) for _, o, c, _ in rows]
+    assert 4 == len(measured)
+    scale = sum(o + c for o, c in measured) / sum(o + c for o, c in expected)  # px per hour
+    for (op_px, cod_px), (op_h, cod_h) in zip(measured, expected, strict=True):
+        assert abs(op_px - op_h * scale) <= 3, (measured, expected, scale)
+        assert abs(cod_px - cod_h * scale) <= 3, (measured, expected, scale)
+
+    assert sorted([ADMIN, OPERATOR]) == sorted(posted.dms)
+    assert {CONSOLE_USER: "channel_not_found"} == posted.failed
+    [mine] = slack.messages(slack.dm_channel(ADMIN))
+    assert mine.text.startswith(
+        "Your toil week 2026-W47: operating 20h, coding 10h, ratio 67% (target 35%, limit 50%; "
+        "team 57%)."
+    )
+    assert "2026-W45  operating 12h  coding 12h  ratio 50%" in mine.text
+    [theirs] = slack.messages(slack.dm_channel(OPERATOR))
+    assert "2026-W45  operating 2h  coding 0h  ratio no data" in theirs.text
+
+
+def test_the_summary_names_people_only_when_the_team_opts_in(tmp_path, r, slack, client):
+    """With toil.summary.names: true the channel lists each person's ratio by mention."""
+    config = write_config(
+        tmp_path, timezone=OSLO, toil={"summary": {"channel": "ops", "names": True}}
+    )
+    settings = load_settings({"TOILBOT_CONFIG": str(config)})
+    fill(Ledger(r))
+    posted = post_weekly_summary(settings, Store(r, "test Redis"), client, "2026-W47")
+    assert f"This week by person: <@{ADMIN}> 67%, <@{CONSOLE_USER}> 20%, <@{OPERATOR}> 50%." in (
+        posted.text
+    )
+
+
+def test_the_summary_cli_previews_and_writes_the_chart(env, r, tmp_path):
+    """`toilbot toil summary --week W --png PATH` prints the text and writes a PNG, posts nothing;
+    without a channel, --post says how to set one."""
+    from tests.conftest import toilbot_cli
+
+    fill(Ledger(r))
+    png = tmp_path / "chart.png"
+    proc = toilbot_cli(env, "toil", "summary", "--week", "2026-W47", "--png", str(png))
+    assert 0 == proc.returncode, proc.stderr
+    assert "*Toil ratio, week 2026-W47* (UTC)" in proc.stdout
+    assert png.read_bytes().startswith(b"\x89PNG")
+    proc = toilbot_cli(env, "toil", "summary", "--post")
+    assert 3 == proc.returncode and "set toil.summary.channel in toilbot.yaml" in proc.stderr
