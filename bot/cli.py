@@ -184,10 +184,12 @@ def _scheduler(bot: Bot, store: Store) -> Scheduler:
     from bot.schedule.announce import Announcer
     from bot.slack.client import make_client
     from bot.slack.settings import slack_configured, slack_settings
+    from bot.slack.weekly import summary_tasks
 
     client = make_client(slack_settings(mode="client")) if slack_configured() else None
     announcer = Announcer(store.redis, client, bot.settings.timezone)
-    return Scheduler(bot, bot.schedules, announcer)
+    tasks = () if client is None else summary_tasks(bot.settings, store, client)
+    return Scheduler(bot, bot.schedules, announcer, tasks=tasks)
 
 
 def _run_scheduler(bot: Bot, store: Store) -> None:

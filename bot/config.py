@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ParseError
 from bot.policy import USER_ID, Policy, load_policy
+from bot.schedule.cron import Cron, parse_cron
 from bot.schedule.model import ScheduleSettings, load_schedule_settings
 from bot.schema import Node, load_yaml
 from bot.toil.ratio import Thresholds
@@ -50,6 +51,7 @@ class ToilSettings:
     thresholds: Thresholds
     summary_channel: str | None = None  # where the weekly summary goes (toil.summary.channel)
     summary_names: bool = False  # people's names in the channel (the team opted in)
+    summary_when: Cron | None = None  # when the scheduler posts it (team time)
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     toil_node = root.child("toil", {})
     toil_node.check_keys({"categories", "timer_limit", "thresholds", "hands_on", "summary"})
     summary = toil_node.child("summary", {})
-    summary.check_keys({"channel", "names"})
+    summary.check_keys({"channel", "names", "cron"})
+    when_node = summary.child("cron", "0 9 * * MON")
+    try:
+        summary_when = parse_cron(when_node.text(), timezone)
+    except ParseError as exc:
+        raise when_node.error(str(exc), "write five cron fields such as '0 9 * * MON'") from None
     levels = toil_node.child("thresholds", {})
     levels.check_keys({"target", "notice", "warning", "action"})
     percents = {
@@ -169,6 +176,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             )
         ),
         summary_names=summary.child("names", False).flag(),
+        summary_when=summary_when,
     )
     redis_url = env.get("REDIS_URL") or None
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import messages
 from bot.config import Settings
 from bot.errors import ConfigError, ParseError
+from bot.schedule.scheduler import Task
 from bot.slack import outbox
 from bot.slack.blocks import text_blocks
 from bot.store import Store
@@ -28,6 +29,8 @@ from bot.toil.summary import Summary, build_summary
 from bot.toil.weeks import parse_week, previous, week_of
 
 log = logging.getLogger(__name__)
+SUMMARY_TASK = "toilbot.weekly-summary"
+SUMMARY_WINDOW = 12 * 3600  # a scheduler back by Monday 21:00 still posts Monday's summary
 
 
 @dataclass
@@ -111,3 +114,19 @@ def post_weekly_summary(
             outbox.put(store.redis, "chat.postMessage", args)
             posted.queued.append(user)
     return posted
+
+
+def summary_tasks(settings: Settings, store: Store, client: WebClient) -> tuple[Task, ...]:
+    """The weekly summary as a scheduler task (``toil.summary.cron``, default Monday 09:00 team
+    time), when a channel is configured; once per week whatever the number of schedulers."""
+    when = settings.toil.summary_when
+    if settings.toil.summary_channel is None or when is None:
+        return ()
+
+    def post(fire: int) -> str:
+        posted = post_weekly_summary(settings, store, client, now=fire)
+        return messages.summary_posted(
+            posted.channel, posted.summary.week, len(posted.dms), posted.failed
+        )
+
+    return (Task(SUMMARY_TASK, when, SUMMARY_WINDOW, post),)

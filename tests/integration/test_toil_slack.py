@@ -19,12 +19,14 @@ from PIL import Image
 
 from bot.config import load_settings
 from bot.jobs import Jobs
+from bot.schedule.announce import Announcer
+from bot.schedule.scheduler import Scheduler
 from bot.service import Bot
 from bot.slack.app import build_app
 from bot.slack.client import make_client
 from bot.slack.settings import SlackSettings
 from bot.slack.still_working import ask_still_working
-from bot.slack.weekly import post_weekly_summary
+from bot.slack.weekly import SUMMARY_TASK, post_weekly_summary, summary_tasks
 from bot.store import Store
 from bot.toil import chart
 from bot.toil.ledger import Ledger
@@ -364,3 +366,36 @@ def test_the_summary_cli_previews_and_writes_the_chart(env, r, tmp_path):
     assert png.read_bytes().startswith(b"\x89PNG")
     proc = toilbot_cli(env, "toil", "summary", "--post")
     assert 3 == proc.returncode and "set toil.summary.channel in toilbot.yaml" in proc.stderr
+
+
+def test_the_scheduler_posts_the_summary_once_on_monday_morning(slack, settings, r, client):
+    """Monday 09:00 team time, two scheduler replicas: one post of the week that just ended."""
+    fill(Ledger(r))
+    store = Store(r, "test Redis")
+    bot = Bot.load(settings, store)
+    tasks = summary_tasks(settings, store, client)
+    clock = [week_bounds(2026, 48, OSLO)[0] + 8 * HOUR]  # Monday 08:00, Oslo
+    replicas = [
+        Scheduler(
+            bot,
+            bot.schedules,
+            Announcer(r, client, OSLO),
+            replica=name,
+            tasks=tasks,
+            clock=lambda: clock[0],
+        )
+        for name in ("a", "b")
+    ]
+    for replica in replicas:
+        replica.step()
+        replica.resign()
+    assert [] == [m for m in slack.messages(DEFAULT_CHANNEL_ID) if "Toil ratio" in m.text]
+    clock[0] += HOUR + 20  # 09:00:20
+    for replica in replicas:
+        replica.step()
+        replica.resign()
+    posts = [m for m in slack.messages(DEFAULT_CHANNEL_ID) if "Toil ratio" in m.text]
+    assert 1 == len(posts)
+    assert posts[0].text.startswith("*Toil ratio, week 2026-W47*")
+    [done] = bot.schedules.history(SUMMARY_TASK, 5)
+    assert "Posted the summary of 2026-W47" in done["detail"]
