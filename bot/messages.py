@@ -49,10 +49,14 @@ def word_too_long(what: str, length: int, limit: int, usage: str) -> str:
 
 def not_plain(what: str, word: str, odd: str, usage: str) -> str:
     name = unicodedata.name(odd, "a control character")
+    folded = unicodedata.normalize("NFKC", word)
+    hint = (
+        f" (did you mean `{_shown(folded)}`?)" if folded.isascii() and folded.isprintable() else ""
+    )
     return (
         f"<{what}>: `{_shown(word)}` contains {name} (U+{ord(odd):04X}), which is not a plain "
-        f"ASCII character; it may look like another letter. Names, choices and numbers here "
-        f"are plain ASCII: type it again with plain letters.{_usage(usage)}"
+        f"ASCII character; it may look like another letter{hint}. Names, choices and numbers "
+        f"here are plain ASCII: type it again with plain letters.{_usage(usage)}"
     )
 
 
@@ -73,7 +77,7 @@ def bad_target_name(word: str, usage: str) -> str:
 
 
 def pattern_matches_nothing(pattern: str, usage: str) -> str:
-    return f"<targets>: the pattern `{_shown(pattern)}` matches no host.{_usage(usage)}"
+    return f"<targets>: `{_shown(pattern)}` matches no host.{_usage(usage)}"
 
 
 def unknown_command(word: str, suggestions: Sequence[str]) -> str:
@@ -315,7 +319,7 @@ def whoami(
     else:
         lines.append("Roles: none, so you may run only commands that need no permission.")
     lines.append(
-        f"Rate limit: {rate} commands." if rate else "Rate limit: none (policy.rate_limit: off)."
+        f"Rate limit: {rate} per person." if rate else "Rate limit: none (policy.rate_limit: off)."
     )
     lines.append(policy)
     return "\n".join(lines)

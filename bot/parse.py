@@ -275,6 +275,8 @@ def _targets(
     hosts = inventory.resolve(raw)
     if hosts is None:
         raise ParseError(messages.unknown_target(raw, suggest(raw, inventory.names()), usage))
+    if not hosts:
+        raise ParseError(messages.pattern_matches_nothing(raw, usage))
     return hosts
 
 
