@@ -49,7 +49,7 @@ def run_checks(out: TextIO) -> int:
         return 1
     if inventory is not None:
         try:
-            settings.policy.validate(inventory, specs)
+            settings.policy.validate(inventory, specs, str(settings.config_path))
         except ConfigError as exc:
             report(False, f"policy: {exc}")
             print(f"     {messages.policy_check_running()}", file=out)

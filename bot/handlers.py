@@ -7,6 +7,7 @@ import re
 import shlex
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot import messages, render
@@ -117,7 +118,8 @@ def _whoami(bot: Bot, call: BuiltinCall, user: str) -> str:
         if role.holds(user, membership.groups)
     ]
     rules = [
-        f"role {role.name}: {rule.describe()} ({rule.key})"
+        f"role {role.name}: {replace(rule, max_hosts=rule.max_hosts or role.max_hosts).describe()}"
+        f" ({rule.key})"
         for role in policy.roles
         if role.holds(user, membership.groups)
         for rule in role.all_rules()

@@ -277,14 +277,16 @@ class Policy:
             return Decision(False, user, permission, text, misses=tuple(misses))
         return Decision(False, user, permission, messages.rule_none_grants(user, permission))
 
-    def validate(self, inventory: Inventory, specs: Mapping[str, CommandSpec]) -> None:
+    def validate(
+        self, inventory: Inventory, specs: Mapping[str, CommandSpec], path: str = "toilbot.yaml"
+    ) -> None:
         """Names in rules exist: targets in the inventory, arguments in some command they cover."""
         for role in self.roles:
             for rule in role.rules:
                 for index, target in enumerate(rule.targets):
                     if inventory.resolve(target) is None:
                         raise ConfigError(
-                            "toilbot.yaml",
+                            path,
                             f"{rule.key}.targets[{index}]",
                             f"{target!r} is not a host or group in the inventory",
                             f"use one of: {', '.join(inventory.names()[:15])}",
@@ -293,7 +295,7 @@ class Policy:
                 for name, _values in rule.args:
                     if not any(name in s.params for s in covered):
                         raise ConfigError(
-                            "toilbot.yaml",
+                            path,
                             f"{rule.key}.args.{name}",
                             f"no command this rule covers has an argument {name!r}",
                             "name an argument of the command (see `help <command>`)",

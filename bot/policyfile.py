@@ -37,7 +37,7 @@ class PolicyState:
 def read_policy(path: Path, inventory: Inventory, specs: Mapping[str, CommandSpec]) -> Policy:
     """The policy section of ``path``, validated; a problem is a ConfigError."""
     policy = load_policy(load_yaml(path).child("policy"))
-    policy.validate(inventory, specs)
+    policy.validate(inventory, specs, str(path))
     return policy
 
 

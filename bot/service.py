@@ -60,7 +60,7 @@ class Bot:
         """Everything validated once: specs, inventory, policy; a problem is a ConfigError."""
         specs = load_specs(settings.commands_dir, settings.playbooks_dir)
         inventory = load_inventory(settings.inventory_path)
-        settings.policy.validate(inventory, specs)
+        settings.policy.validate(inventory, specs, str(settings.config_path))
         return cls(
             settings,
             specs,

@@ -18,7 +18,7 @@ from bot.service import Bot, Outcome
 from bot.slack.app import build_app
 from bot.slack.settings import SlackSettings
 from bot.store import QUEUE, Store
-from tests.conftest import ADMIN, OPERATOR, write_config
+from tests.conftest import ADMIN, OPERATOR, toilbot_cli, write_config
 from tests.slack import SignedClient, SlackEmulator, event_body, serve_bolt, slash_command_body
 from tests.slack.signing import DEFAULT_SIGNING_SECRET
 
@@ -255,3 +255,21 @@ def test_outside_slack_groups_are_nobody_and_channels_never_match(policy_env, r)
     assert (
         "queued" in bot.handle("restart nginx on db-01 --check", OPERATOR, "t", channel="#ops").text
     )
+
+
+def test_check_reports_a_policy_naming_unknown_targets(policy_env):
+    """`toilbot check` fails on a rule naming a target the inventory lacks, and says what a
+    running toilbot does meanwhile."""
+    rewrite_policy(
+        policy_env,
+        {
+            "roles": {
+                "x": {"members": [BOB], "allow": [{"permission": "status", "targets": ["prdo"]}]}
+            }
+        },
+    )
+    proc = toilbot_cli(policy_env, "check", timeout=300)
+    assert 1 == proc.returncode
+    assert "toilbot.yaml: policy.roles.x.allow[0].targets[0]: 'prdo' is not a host" in proc.stdout
+    assert "FAIL policy: " in proc.stdout
+    assert "keeps its last good policy" in proc.stdout

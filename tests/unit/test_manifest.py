@@ -30,9 +30,7 @@ def test_subscriptions_match_the_listeners():
         "message.im",
         "subteam_members_changed",
         "subteam_updated",
-    } == set(
-        MANIFEST["settings"]["event_subscriptions"]["bot_events"]
-    )
+    } == set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
     assert ["/ops", "/toil"] == [c["command"] for c in MANIFEST["features"]["slash_commands"]]
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "app_mentions:read", "im:history", "files:write"} <= scopes
