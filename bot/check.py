@@ -27,6 +27,8 @@ def run_checks(out: TextIO) -> int:
         settings = load_settings()
     except ConfigError as exc:
         report(False, f"config: {exc}")
+        if exc.key.startswith("policy"):
+            print(f"     {messages.policy_check_running()}", file=out)
         return 1
     report(True, f"config {settings.config_path} (policy: {len(settings.policy.roles)} roles)")
     inventory: Inventory | None = None
@@ -45,6 +47,12 @@ def run_checks(out: TextIO) -> int:
     except ConfigError as exc:
         report(False, f"command specs: {exc}")
         return 1
+    if inventory is not None:
+        try:
+            settings.policy.validate(inventory, specs, str(settings.config_path))
+        except ConfigError as exc:
+            report(False, f"policy: {exc}")
+            print(f"     {messages.policy_check_running()}", file=out)
     needed = {s.permission for s in specs.values()} | {
         b.permission for b in BUILTINS.values() if b.permission
     }
@@ -60,8 +68,9 @@ def run_checks(out: TextIO) -> int:
                     f"schedule {name}: {node.child('command').error(str(exc), 'fix the command')}",
                 )
     for role in settings.policy.roles:
-        for granted in role.permissions:
-            if not any(fnmatch.fnmatchcase(p, granted) for p in needed):
+        for rule in role.all_rules():
+            granted = rule.permission
+            if granted and not any(fnmatch.fnmatchcase(p, granted) for p in needed):
                 report(False, messages.unused_permission(role.name, granted, sorted(needed)))
     binary = ansible_playbook()
     if binary is None:

@@ -1,14 +1,20 @@
-"""Commands implemented in Python, registered explicitly: help, jobs, job, cancel."""
+"""Commands implemented in Python, registered explicitly: help, jobs, job, cancel, toil,
+whoami, can."""
 
 from __future__ import annotations
 
+import re
+import shlex
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot import messages, render
 from bot.errors import JobError, ParseError
 from bot.jobs import JobStatus
-from bot.parse import BUILTINS, BuiltinCall, suggest
+from bot.parse import BUILTINS, BuiltinCall, parse, suggest
+from bot.policy import USER_ID
 from bot.schedule import commands as schedule_commands
 from bot.specs import ParamType
 from bot.toil import commands as toil_commands
@@ -90,10 +96,75 @@ def _toil(bot: Bot, call: BuiltinCall, user: str) -> str:
 
 
 def _schedule(bot: Bot, call: BuiltinCall, user: str) -> str:
-    return schedule_commands.run(bot, user, call.words)
+    return schedule_commands.run(bot, user, call.words, call.channel)
+
+
+def _policy_line(bot: Bot) -> str:
+    path = str(bot.settings.config_path)
+    if bot.policies is None:
+        return messages.policy_loaded(path, "start-up")
+    bot.policy  # noqa: B018 - re-reads the file if it changed, so the answer is current
+    state = bot.policies.state
+    if state.error is not None:
+        return messages.policy_stale(path, _clock(state.error_at or 0), state.error)
+    return messages.policy_loaded(path, _clock(state.loaded_at))
+
+
+def _clock(when: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
+
+
+def _whoami(bot: Bot, call: BuiltinCall, user: str) -> str:
+    policy = bot.policy
+    membership = bot.membership(user, policy)
+    roles = [
+        (role.name, role.via(user, membership.groups))
+        for role in policy.roles
+        if role.holds(user, membership.groups)
+    ]
+    rules = [
+        f"role {role.name}: {replace(rule, max_hosts=rule.max_hosts or role.max_hosts).describe()}"
+        f" ({rule.key})"
+        for role in policy.roles
+        if role.holds(user, membership.groups)
+        for rule in role.all_rules()
+    ]
+    return messages.whoami(
+        user,
+        sorted(membership.groups),
+        membership.notes,
+        roles,
+        rules,
+        policy.rate_limit.text if policy.rate_limit else None,
+        _policy_line(bot),
+    )
+
+
+_MENTION = re.compile(r"<@(" + USER_ID + r")(?:\|[^>]*)?>|(" + USER_ID + r")")
+
+
+def _can(bot: Bot, call: BuiltinCall, user: str) -> str:
+    match = _MENTION.fullmatch(call.words[0]) if call.words else None
+    if match is None or len(call.words) < 2:
+        raise ParseError(messages.can_usage())
+    who = match.group(1) or match.group(2)
+    policy = bot.policy
+    parsed = parse(shlex.join(call.words[1:]), bot.specs, bot.inventory, policy.patterns)
+    membership = bot.membership(who, policy)
+    decision = policy.authorize(
+        parsed, who, bot.inventory, groups=membership.groups, channel=call.channel
+    )
+    command = parsed.builtin.name if isinstance(parsed, BuiltinCall) else parsed.normalized()
+    rule = decision.rule
+    if decision.confirm is not None:
+        rule += f"; confirmation: {decision.confirm.value}"
+    where = messages.where_text(call.channel.label() if call.channel else None)
+    return messages.can_answer(who, command, where, decision.allowed, rule, membership.notes)
 
 
 HANDLERS: dict[str, Handler] = {
+    "whoami": _whoami,
+    "can": _can,
     "schedule": _schedule,
     "toil": _toil,
     "help": _help,

@@ -3,10 +3,14 @@
 Only the YAML inventory format is read (``all: {hosts:, children:, vars:}``).
 Host and group names must be plain names, so a name can never act as an
 Ansible host pattern (``all``, ``*``, ``!``, ``&``, ``~``, ``@``, commas).
+A pattern the policy allows (``policy.patterns``) is resolved here too
+(``match``), into plain host names: Ansible only ever sees those.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +18,28 @@ from bot.schema import Node, load_yaml
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
 _NAME_HINT = "use letters, digits, '.', '_' and '-' only (at most 63 characters)"
+#: Characters that make a target an Ansible host pattern rather than a name.
+PATTERN_CHARACTERS = frozenset("*?[]!&~@,:")
+#: Pattern syntax toilbot never resolves, even when listed: regexes and files.
+NEVER_RESOLVED = frozenset("~@")
+_TERM = re.compile(r"[!&]?[A-Za-z0-9._*?-]{1,63}")
+
+
+def is_pattern(text: str) -> bool:
+    """Whether ``text`` is an Ansible host pattern (``all``, globs, ``!``, ``&``, lists...)."""
+    return text == "all" or any(c in PATTERN_CHARACTERS for c in text)
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why toilbot cannot resolve ``pattern`` itself, or None if it can."""
+    if any(c in NEVER_RESOLVED for c in pattern):
+        return "regex (~) and file (@) patterns are never resolved"
+    terms = re.split(r"[,:]", pattern)
+    if len(pattern) > 200 or not all(_TERM.fullmatch(t) for t in terms):
+        return "write names or * and ? globs joined by ',' or ':', each optionally !x or &x"
+    if all(t[0] in "!&" for t in terms):
+        return "a pattern needs at least one term that adds hosts"
+    return None
 
 
 @dataclass(frozen=True)
@@ -29,6 +55,35 @@ class Inventory:
         if name in self.hosts:
             return (name,)
         return None
+
+    def match(self, pattern: str) -> tuple[str, ...]:
+        """Hosts an allowed pattern selects, sorted, as Ansible would: the union of its plain
+        terms, then ``&x`` intersections, then ``!x`` exclusions. Call only with a pattern
+        for which ``pattern_problem`` is None."""
+        selected: set[str] = set()
+        intersect: list[set[str]] = []
+        exclude: set[str] = set()
+        for term in re.split(r"[,:]", pattern):
+            kind, name = (term[0], term[1:]) if term[0] in "!&" else ("", term)
+            hosts = self._term(name)
+            if kind == "&":
+                intersect.append(hosts)
+            elif kind == "!":
+                exclude |= hosts
+            else:
+                selected |= hosts
+        for hosts in intersect:
+            selected &= hosts
+        return tuple(sorted(selected - exclude))
+
+    def _term(self, name: str) -> set[str]:
+        if name in ("all", "*"):
+            return set(self.hosts)
+        found: set[str] = set()
+        for candidate in self.names():
+            if fnmatch.fnmatchcase(candidate, name):
+                found |= set(self.resolve(candidate) or ())
+        return found
 
     def names(self) -> list[str]:
         return sorted(self.hosts | set(self.groups))

@@ -5,6 +5,7 @@ Plain text with Slack mrkdwn backticks; the console prints it as is.
 
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,7 +19,13 @@ def _did_you_mean(options: Sequence[str]) -> str:
 
 
 def _usage(usage: str) -> str:
-    return f"\nUsage: `{usage}`"
+    return f"\nUsage: `{usage}`" if usage else ""
+
+
+def _shown(word: str, limit: int = 40) -> str:
+    """A word a person typed, safe to echo: short, and no backticks or Slack <...> markup."""
+    short = word if len(word) <= limit else word[:limit] + "…"
+    return short.replace("`", "'").replace("<", "‹").replace(">", "›")
 
 
 # --- parsing -----------------------------------------------------------------
@@ -36,13 +43,54 @@ def unbalanced_quotes(detail: str) -> str:
     return f"Could not read that command ({detail.lower()}). Close every quote you open."
 
 
+def word_too_long(what: str, length: int, limit: int, usage: str) -> str:
+    return (
+        f"<{what}>: a word of {length} characters; words here are at most {limit}.{_usage(usage)}"
+    )
+
+
+def not_plain(what: str, word: str, odd: str, usage: str) -> str:
+    name = unicodedata.name(odd, "a control character")
+    folded = unicodedata.normalize("NFKC", word)
+    hint = (
+        f" (did you mean `{_shown(folded)}`?)" if folded.isascii() and folded.isprintable() else ""
+    )
+    return (
+        f"<{what}>: `{_shown(word)}` contains {name} (U+{ord(odd):04X}), which is not a plain "
+        f"ASCII character; it may look like another letter{hint}. Names, choices and numbers "
+        f"here are plain ASCII: type it again with plain letters.{_usage(usage)}"
+    )
+
+
+def target_pattern(word: str, usage: str) -> str:
+    return (
+        f"<targets>: `{_shown(word)}` is an Ansible host pattern (`all`, `*`, `!`, `&`, `~`, "
+        f"`@` or a list); toilbot takes one host or group name from the inventory, unless "
+        f"policy.patterns in toilbot.yaml lists that exact pattern. Name a host or a group."
+        f"{_usage(usage)}"
+    )
+
+
+def bad_target_name(word: str, usage: str) -> str:
+    return (
+        f"<targets>: `{_shown(word)}` is not a host or group name: names are letters, digits, "
+        f"'.', '_' and '-'.{_usage(usage)}"
+    )
+
+
+def pattern_matches_nothing(pattern: str, usage: str) -> str:
+    return f"<targets>: `{_shown(pattern)}` matches no host.{_usage(usage)}"
+
+
 def unknown_command(word: str, suggestions: Sequence[str]) -> str:
+    word = _shown(word)
     return f"There is no command `{word}`.{_did_you_mean(suggestions)} Type `help` for the list."
 
 
 def unknown_flag(token: str, suggestions: Sequence[str], usage: str) -> str:
     options = [f"--{s}" for s in suggestions]
-    return f"`{token}` is not an option of this command.{_did_you_mean(options)}{_usage(usage)}"
+    hint = _did_you_mean(options)
+    return f"`{_shown(token)}` is not an option of this command.{hint}{_usage(usage)}"
 
 
 def repeated_flag(option: str, usage: str) -> str:
@@ -62,16 +110,16 @@ def missing_argument(name: str, usage: str) -> str:
 
 
 def expected_word(expected: str, got: str, usage: str) -> str:
-    return f"Expected `{expected}` where you wrote `{got}`.{_usage(usage)}"
+    return f"Expected `{expected}` where you wrote `{_shown(got)}`.{_usage(usage)}"
 
 
 def unexpected_word(word: str, usage: str) -> str:
-    return f"Unexpected `{word}` at the end of the command.{_usage(usage)}"
+    return f"Unexpected `{_shown(word)}` at the end of the command.{_usage(usage)}"
 
 
 def unknown_target(name: str, suggestions: Sequence[str], usage: str) -> str:
     return (
-        f"<targets>: `{name}` is not a host or group in the inventory."
+        f"<targets>: `{_shown(name)}` is not a host or group in the inventory."
         f"{_did_you_mean(suggestions)}{_usage(usage)}"
     )
 
@@ -81,16 +129,18 @@ def bad_choice(
 ) -> str:
     allowed = ", ".join(choices)
     hint = _did_you_mean(suggestions)
-    return f"<{param}>: `{value}` is not allowed (allowed: {allowed}).{hint}{_usage(usage)}"
+    return f"<{param}>: `{_shown(value)}` is not allowed (allowed: {allowed}).{hint}{_usage(usage)}"
 
 
 def bad_number(param: str, value: str, low: int | None, high: int | None, usage: str) -> str:
-    return f"<{param}>: `{value}` is not a whole number from {low} to {high}.{_usage(usage)}"
+    shown = _shown(value)
+    return f"<{param}>: `{shown}` is not a whole number from {low} to {high}.{_usage(usage)}"
 
 
 def bad_duration(param: str, value: str, low: int | None, high: int | None, usage: str) -> str:
     span = f" from {seconds_text(low or 0)} to {seconds_text(high or 0)}"
-    return f"<{param}>: `{value}` is not a duration{span} (write e.g. 90s, 30m, 2h).{_usage(usage)}"
+    shown = _shown(value)
+    return f"<{param}>: `{shown}` is not a duration{span} (write e.g. 90s, 30m, 2h).{_usage(usage)}"
 
 
 def seconds_text(seconds: float) -> str:
@@ -123,6 +173,178 @@ def too_many_hosts(command: str, hosts: int, cap: int, rule: str) -> str:
         f"`{command}` would touch {hosts} hosts; {rule}. Target a smaller group, or ask an "
         "admin to raise max_hosts in toilbot.yaml (policy.roles)."
     )
+
+
+def not_allowed(user: str, command: str, rule: str) -> str:
+    return (
+        f"You ({user}) may not run `{command}`: {rule}. `whoami` shows what you may run; "
+        "ask an admin to change policy.roles in toilbot.yaml if you need this."
+    )
+
+
+def rate_limited(rate: str, wait: float) -> str:
+    return (
+        f"Slow down: you have sent more than {rate} commands (policy.rate_limit). "
+        f"Nothing was run. Try again in {seconds_text(max(1, wait))}."
+    )
+
+
+def rule_text(
+    what: str,
+    targets: Sequence[str],
+    args: Sequence[tuple[str, Sequence[str]]],
+    channels: Sequence[str],
+    confirm: str | None,
+    max_hosts: int | None,
+) -> str:
+    parts = [what]
+    if targets:
+        parts.append(f"on {', '.join(targets)}")
+    for name, values in args:
+        parts.append(f"with {name} {' or '.join(values)}")
+    text = " ".join(parts)
+    if channels:
+        text += f", from {' or '.join(channels)}"
+    if max_hosts is not None:
+        text += f", at most {max_hosts} hosts"
+    if confirm == "approve":
+        text += ", needs approval by a second person"
+    elif confirm == "confirm":
+        text += ", needs confirmation"
+    return text
+
+
+def rule_no_permission() -> str:
+    return "needs no permission"
+
+
+def rule_grants(role: str, granted: str) -> str:
+    return f"role {role} grants {granted}"
+
+
+def rule_allows(role: str, rule: str, key: str) -> str:
+    return f"role {role} allows {rule} ({key})"
+
+
+def rule_capped(roles: str, cap: int) -> str:
+    return f"role {roles} allows at most {cap} hosts per command"
+
+
+def rule_none_grants(user: str, permission: str) -> str:
+    return f"no role of {user} grants {permission}"
+
+
+def rule_none_holds(misses: Sequence[str]) -> str:
+    return "no rule allows it: " + "; ".join(misses)
+
+
+def rule_miss(role: str, rule: str, problem: str) -> str:
+    return f"role {role} allows {rule}, but {problem}"
+
+
+def rule_needs_channel(channels: Sequence[str], here: str | None) -> str:
+    where = (
+        "console and exec are outside Slack, so they have no channel"
+        if here is None
+        else f"this came from {here}"
+    )
+    return f"only from {' or '.join(channels)} ({where})"
+
+
+def rule_needs_targets(command: str) -> str:
+    return f"`{command}` has no targets, and this rule covers commands on its targets only"
+
+
+def rule_outside_targets(outside: Sequence[str], targets: Sequence[str]) -> str:
+    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+    return f"{shown} {'is' if len(outside) == 1 else 'are'} not in {', '.join(targets)}"
+
+
+def rule_needs_argument(command: str, name: str) -> str:
+    return f"`{command}` has no argument {name}"
+
+
+def rule_argument_not_allowed(name: str, given: str, allowed: Sequence[str]) -> str:
+    return f"{name} is {_shown(given)}, not {' or '.join(allowed)}"
+
+
+# --- who may run what ----------------------------------------------------------
+
+
+def groups_unavailable() -> str:
+    return (
+        "Slack is not configured here, so Slack user groups resolve to nobody "
+        "(roles given to a user group do not apply)"
+    )
+
+
+def group_unreadable(group: str, error: str) -> str:
+    return f"user group {group} could not be read from Slack ({error}); it counts as empty"
+
+
+def policy_loaded(path: str, when: str) -> str:
+    return f"Policy: loaded from {path} at {when}."
+
+
+def policy_stale(path: str, when: str, error: str) -> str:
+    return (
+        f"Policy: STALE. {path} changed at {when}, but its policy was refused: {error}. "
+        "The last good policy stays in force until the file is fixed (`toilbot check`)."
+    )
+
+
+def policy_check_running() -> str:
+    return (
+        "A running toilbot keeps its last good policy until this is fixed; `whoami` there "
+        "says the policy is stale and why"
+    )
+
+
+def whoami(
+    user: str,
+    groups: Sequence[str],
+    notes: Sequence[str],
+    roles: Sequence[tuple[str, Sequence[str]]],
+    rules: Sequence[str],
+    rate: str | None,
+    policy: str,
+) -> str:
+    lines = [f"You are {user}."]
+    group_text = ", ".join(groups) if groups else "none of those the policy names"
+    lines.append(f"Slack user groups: {group_text}.")
+    lines += [f"  Note: {n}." for n in notes]
+    if roles:
+        named = [f"{name} ({', '.join(via)})" for name, via in roles]
+        lines.append(f"Roles: {', '.join(named)}.")
+        lines.append("They allow:")
+        lines += [f"  {r}" for r in rules]
+    else:
+        lines.append("Roles: none, so you may run only commands that need no permission.")
+    lines.append(
+        f"Rate limit: {rate} per person." if rate else "Rate limit: none (policy.rate_limit: off)."
+    )
+    lines.append(policy)
+    return "\n".join(lines)
+
+
+def can_usage() -> str:
+    return (
+        "Write `can <@user> <command ...>`, e.g. `can @alice restart nginx on web`, or with a "
+        "user id: `can U024BE7LH status db`."
+    )
+
+
+def can_answer(
+    user: str, command: str, where: str, allowed: bool, rule: str, notes: Sequence[str]
+) -> str:
+    verdict = "may" if allowed else "may not"
+    lines = [f"{user} {verdict} run `{command}` {where}: {rule}."]
+    lines += [f"  Note: {n}." for n in notes]
+    return "\n".join(lines)
+
+
+def where_text(channel: str | None) -> str:
+    return "outside Slack (console or exec)" if channel is None else f"from {channel}"
 
 
 # --- help --------------------------------------------------------------------
@@ -211,7 +433,7 @@ def host_locked(
 
 
 def bad_job_id(text: str) -> str:
-    return f"`{text}` is not a job id. Job ids are numbers; `jobs` lists recent ones."
+    return f"`{_shown(text)}` is not a job id. Job ids are numbers; `jobs` lists recent ones."
 
 
 def no_such_job(job_id: int) -> str:

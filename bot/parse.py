@@ -1,19 +1,50 @@
-"""Text -> Invocation or BuiltinCall. Pure: no I/O, no Redis, no clock."""
+"""Text -> Invocation or BuiltinCall. Pure: no I/O, no Redis, no clock.
+
+Hostile text stops here: a command is at most MAX_TEXT characters and each
+word at most MAX_WORD; every word of a command spec (targets, choices,
+numbers, flags) is plain ASCII, so look-alike letters are refused by name;
+targets are inventory names, and Ansible host patterns only when the policy
+lists them (resolved by the inventory, never by Ansible).
+"""
 
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot import messages
 from bot.errors import ParseError
-from bot.inventory import Inventory
+from bot.inventory import NAME_PATTERN, Inventory, is_pattern
 from bot.schema import parse_duration
 from bot.specs import CommandSpec, Param, ParamType
 
 MAX_TEXT = 500
+MAX_WORD = 100
+_PATTERN_TEXT = r"[A-Za-z0-9._*?\[\]!&~@,:-]+"  # names and Ansible pattern syntax only
 Value = int | str | bool
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Where a command was typed: a Slack channel id and/or name (without '#').
+
+    None instead of a Channel means outside Slack (console, exec)."""
+
+    id: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def of(cls, value: Channel | str | None) -> Channel | None:
+        """A Channel from itself, "#name", an id such as C0123, or None."""
+        if value is None or isinstance(value, Channel):
+            return value
+        return cls(name=value[1:]) if value.startswith("#") else cls(id=value)
+
+    def label(self) -> str:
+        return f"#{self.name}" if self.name else (self.id or "?")
 
 
 @dataclass(frozen=True)
@@ -28,6 +59,7 @@ class Builtin:
     argument_required: bool = False
     free_words: bool = False  # takes any words; its handler parses them
     checks: tuple[str, ...] = ()  # permissions its handler checks itself
+    where: bool = False  # its handler needs the channel the command came from
 
 
 BUILTINS: dict[str, Builtin] = {
@@ -45,6 +77,7 @@ BUILTINS: dict[str, Builtin] = {
             None,
             free_words=True,
             checks=("schedule", "jobs"),
+            where=True,
         ),
         Builtin(
             "toil",
@@ -52,6 +85,15 @@ BUILTINS: dict[str, Builtin] = {
             "toil start|stop|switch|log|edit|undo|me|report ...",
             None,
             free_words=True,
+        ),
+        Builtin("whoami", "Your roles, user groups and what the policy allows you", "whoami", None),
+        Builtin(
+            "can",
+            "Whether a person may run a command here, and the rule that decides",
+            "can <@user> <command ...>",
+            None,
+            free_words=True,
+            where=True,
         ),
     )
 }
@@ -62,6 +104,7 @@ class BuiltinCall:
     builtin: Builtin
     argument: str | None
     words: tuple[str, ...] = ()  # all its words, for builtins that take free words
+    channel: Channel | None = None  # set by the pipeline for builtins with ``where``
 
 
 @dataclass(frozen=True)
@@ -119,18 +162,39 @@ def tokenize(text: str) -> list[str]:
 
 
 def parse(
-    text: str, specs: dict[str, CommandSpec], inventory: Inventory
+    text: str,
+    specs: dict[str, CommandSpec],
+    inventory: Inventory,
+    patterns: Collection[str] = (),
 ) -> Invocation | BuiltinCall:
+    """``patterns``: Ansible-style target patterns the policy allows (policy.patterns)."""
     tokens = tokenize(text)
     if not tokens:
         return BuiltinCall(BUILTINS["help"], None)
+    _plain("command", tokens[0])
     name = tokens[0].lower()
     if name in BUILTINS:
-        return _parse_builtin(BUILTINS[name], tokens[1:])
+        builtin = BUILTINS[name]
+        if not builtin.free_words:
+            for token in tokens[1:]:
+                _plain(builtin.argument or "argument", token)
+        return _parse_builtin(builtin, tokens[1:])
     if name not in specs:
         known = sorted(set(specs) | set(BUILTINS))
         raise ParseError(messages.unknown_command(tokens[0], suggest(tokens[0], known)))
-    return _parse_spec(specs[name], tokens[1:], inventory)
+    spec = specs[name]
+    for token in tokens[1:]:
+        _plain("argument", token, spec.usage())
+    return _parse_spec(spec, tokens[1:], inventory, frozenset(patterns))
+
+
+def _plain(what: str, word: str, usage: str = "") -> None:
+    """Refuse a word that is too long or not plain ASCII, naming the odd character."""
+    if len(word) > MAX_WORD:
+        raise ParseError(messages.word_too_long(what, len(word), MAX_WORD, usage))
+    odd = next((c for c in word if not c.isascii() or not c.isprintable()), None)
+    if odd is not None:
+        raise ParseError(messages.not_plain(what, word, odd, usage))
 
 
 def suggest(word: str, candidates: list[str]) -> list[str]:
@@ -147,7 +211,9 @@ def _parse_builtin(builtin: Builtin, args: list[str]) -> BuiltinCall:
     return BuiltinCall(builtin, args[0] if args else None)
 
 
-def _parse_spec(spec: CommandSpec, args: list[str], inventory: Inventory) -> Invocation:
+def _parse_spec(
+    spec: CommandSpec, args: list[str], inventory: Inventory, patterns: frozenset[str]
+) -> Invocation:
     usage = spec.usage()
     flags = {f.name.replace("_", "-"): f for f in spec.flags}
     values: dict[str, Value] = {}
@@ -177,7 +243,7 @@ def _parse_spec(spec: CommandSpec, args: list[str], inventory: Inventory) -> Inv
             i += 1
         else:
             raise ParseError(messages.flag_needs_value(option, flag.placeholder(), usage))
-        values[flag.name] = _value(flag, raw, inventory, usage)
+        values[flag.name] = _value(flag, raw, usage)
 
     grammar = spec.grammar[1:]
     hosts: tuple[str, ...] = ()
@@ -189,9 +255,11 @@ def _parse_spec(spec: CommandSpec, args: list[str], inventory: Inventory) -> Inv
         word = positional[index]
         if expected.startswith("{"):
             param = spec.params[expected[1:-1]]
-            values[param.name] = _value(param, word, inventory, usage)
             if param.type is ParamType.TARGETS:
-                hosts = inventory.resolve(str(values[param.name])) or ()
+                hosts = _targets(word, inventory, patterns, usage)
+                values[param.name] = word
+            else:
+                values[param.name] = _value(param, word, usage)
         elif word.lower() != expected:
             raise ParseError(messages.expected_word(expected, word, usage))
     if len(positional) > len(grammar):
@@ -202,11 +270,28 @@ def _parse_spec(spec: CommandSpec, args: list[str], inventory: Inventory) -> Inv
     return Invocation(spec=spec, values=values, hosts=hosts)
 
 
-def _value(param: Param, raw: str, inventory: Inventory, usage: str) -> Value:
-    if param.type is ParamType.TARGETS:
-        if inventory.resolve(raw) is None:
-            raise ParseError(messages.unknown_target(raw, suggest(raw, inventory.names()), usage))
-        return raw
+def _targets(
+    raw: str, inventory: Inventory, patterns: frozenset[str], usage: str
+) -> tuple[str, ...]:
+    """The hosts ``raw`` names: a host, a group, or a pattern the policy allows."""
+    if raw in patterns:
+        matched = inventory.match(raw)
+        if not matched:
+            raise ParseError(messages.pattern_matches_nothing(raw, usage))
+        return matched
+    if is_pattern(raw) and re.fullmatch(_PATTERN_TEXT, raw):
+        raise ParseError(messages.target_pattern(raw, usage))
+    if not re.fullmatch(NAME_PATTERN, raw):
+        raise ParseError(messages.bad_target_name(raw, usage))
+    hosts = inventory.resolve(raw)
+    if hosts is None:
+        raise ParseError(messages.unknown_target(raw, suggest(raw, inventory.names()), usage))
+    if not hosts:
+        raise ParseError(messages.pattern_matches_nothing(raw, usage))
+    return hosts
+
+
+def _value(param: Param, raw: str, usage: str) -> Value:
     if param.type is ParamType.CHOICE:
         if raw not in param.choices:
             raise ParseError(

@@ -88,6 +88,18 @@ class Keys:
         return f"toilbot:slack:event:{event_id}"  # STRING with TTL: an event already handled
 
     @staticmethod
+    def rate(user: str) -> str:
+        return f"toilbot:rate:{user}"  # ZSET with TTL: the user's recent commands -> time
+
+    @staticmethod
+    def usergroup(group_id: str) -> str:
+        return f"toilbot:slack:usergroup:{group_id}"  # STRING with TTL: members as JSON
+
+    @staticmethod
+    def channel_name(channel_id: str) -> str:
+        return f"toilbot:slack:channel:{channel_id}"  # STRING with TTL: the channel's name
+
+    @staticmethod
     def host_lock(host: str) -> str:
         return f"toilbot:lock:host:{host}"  # STRING with TTL: the job id changing this host
 

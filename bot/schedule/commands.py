@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.errors import Denied, ParseError
-from bot.parse import Invocation, parse, suggest
+from bot.parse import Channel, Invocation, parse, suggest
 from bot.schedule.cron import Cron
 from bot.schedule.model import USAGE, Schedule, parse_add
 from bot.schedule.registry import REPLICA_SEEN, ScheduleError
@@ -21,7 +21,7 @@ PERMISSION = "schedule"  # to add, pause, resume, remove and skip; reading needs
 VERBS = ("list", "show", "add", "pause", "resume", "remove", "skip")
 
 
-def run(bot: Bot, user: str, words: tuple[str, ...]) -> str:
+def run(bot: Bot, user: str, words: tuple[str, ...], channel: Channel | None = None) -> str:
     verb = words[0].lower() if words else "list"
     args = words[1:]
     if verb not in VERBS:
@@ -30,7 +30,7 @@ def run(bot: Bot, user: str, words: tuple[str, ...]) -> str:
         _require(bot, user, "jobs", verb)
         return _list(bot) if verb == "list" else _show(bot, _name(args, verb))
     if verb == "add":
-        return _add(bot, user, args)
+        return _add(bot, user, args, channel)
     name = _name(args, verb)
     schedule = bot.schedules.get(name)
     if verb == "skip":
@@ -51,7 +51,7 @@ def run(bot: Bot, user: str, words: tuple[str, ...]) -> str:
 
 
 def _require(bot: Bot, user: str, permission: str, verb: str) -> None:
-    decision = bot.settings.policy.decide(user, permission)
+    decision = bot.policy.decide(user, permission)
     if not decision:
         raise Denied(messages.denied(user, f"schedule {verb}", permission))
 
@@ -62,16 +62,20 @@ def _name(args: tuple[str, ...], verb: str) -> str:
     return args[0].lower()
 
 
-def _add(bot: Bot, user: str, args: tuple[str, ...]) -> str:
+def _add(bot: Bot, user: str, args: tuple[str, ...], typed_in: Channel | None) -> str:
     _require(bot, user, PERMISSION, "add")
     defaults = bot.settings.schedule.defaults
     request = parse_add(args, defaults)
-    parsed = parse(request.command, bot.specs, bot.inventory)
+    policy = bot.policy
+    parsed = parse(request.command, bot.specs, bot.inventory, policy.patterns)
     if not isinstance(parsed, Invocation):
         raise ParseError(messages.schedule_not_a_job(request.command))
-    decision = bot.settings.policy.decide(user, parsed.spec.permission, len(parsed.hosts))
-    if not decision:
-        raise Denied(messages.denied(user, parsed.spec.name, parsed.spec.permission))
+    groups = bot.membership(user, policy).groups
+    # Allowed where it is typed, and in the channel it will run and report in.
+    for where in dict.fromkeys([typed_in, Channel.of(request.channel)]):
+        decision = policy.authorize(parsed, user, bot.inventory, groups=groups, channel=where)
+        if not decision:
+            raise Denied(messages.not_allowed(user, parsed.normalized(), decision.rule))
     if request.during is not None and request.during not in bot.settings.schedule.windows:
         raise ParseError(
             messages.no_such_window(request.during, list(bot.settings.schedule.windows))

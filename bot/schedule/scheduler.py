@@ -233,6 +233,7 @@ class Scheduler:
             confirmed=True,
             queue=QUEUE,
             notify=notify if schedule.channel else None,
+            channel=schedule.channel,  # runs "in" its channel: channel rules apply there
             scheduled=(name, fire),
         )
         if reply.outcome is Outcome.QUEUED and reply.job is not None:

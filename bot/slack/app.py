@@ -19,8 +19,10 @@ from slack_bolt import Ack, App, BoltResponse, Respond, Say
 from slack_sdk import WebClient
 
 from bot import messages
+from bot.parse import Channel
 from bot.service import Bot, Outcome, Reply
 from bot.slack.blocks import confirm_blocks, home_view, reply_blocks, stop_timer_block
+from bot.slack.directory import SlackDirectory
 from bot.slack.settings import SlackSettings
 from bot.slack.still_working import clock
 from bot.slack.zones import learn_zone
@@ -40,7 +42,9 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
         process_before_response=True,
         request_verification_enabled=not socket_mode,
     )
-    handlers = SlackHandlers(bot)
+    directory = SlackDirectory(client, bot.jobs.r)
+    bot.groups = directory  # roles given to Slack user groups
+    handlers = SlackHandlers(bot, directory)
     app.middleware(handlers.skip_retried_events)
     app.command("/ops")(handlers.ops)
     app.command("/toil")(handlers.toil)
@@ -55,13 +59,21 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
     app.action("toilbot_timer_keep")(handlers.keep_timer)
     app.action("toilbot_timer_stop_at_limit")(handlers.stop_timer_at_limit)
     app.event("app_home_opened")(handlers.home)
+    app.event("subteam_members_changed")(handlers.usergroup_changed)
+    app.event("subteam_updated")(handlers.usergroup_changed)
     return app
 
 
+def _unescape(text: str) -> str:
+    """Slack escapes &, < and > in what people type; the parser reads what they typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 class SlackHandlers:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, directory: SlackDirectory) -> None:
         self.bot = bot
         self.r = bot.jobs.r
+        self.directory = directory
 
     # --- middleware -----------------------------------------------------------
 
@@ -75,15 +87,17 @@ class SlackHandlers:
     # --- commands ---------------------------------------------------------------
 
     def _reply(
-        self, command_text: str, user: str, channel: str, thread_ts: str | None
+        self, command_text: str, user: str, channel: Channel, thread_ts: str | None
     ) -> tuple[Reply, list[dict[str, Any]]]:
-        notify = {"channel": channel, "user": user}
+        notify = {"channel": channel.id or "", "user": user}
         if thread_ts:
             notify["thread_ts"] = thread_ts
-        reply = self.bot.handle(command_text, user, "slack", queue=QUEUE, notify=notify)
+        reply = self.bot.handle(
+            command_text, user, "slack", queue=QUEUE, notify=notify, channel=channel
+        )
         if reply.outcome is Outcome.NEEDS_CONFIRMATION:
             token = secrets.token_urlsafe(12)
-            pending = {"text": command_text, "user": user, **notify}
+            pending = {"text": command_text, "user": user, "channel_name": channel.name, **notify}
             self.r.set(Keys.slack_confirm(token), json.dumps(pending), ex=CONFIRM_SECONDS)
             return reply, confirm_blocks(reply.text, token)
         return reply, reply_blocks(reply.text)
@@ -95,7 +109,7 @@ class SlackHandlers:
 
     def ops(self, ack: Ack, command: dict[str, Any]) -> None:
         reply, blocks = self._reply(
-            command.get("text", ""), command["user_id"], command["channel_id"], None
+            _unescape(command.get("text", "")), command["user_id"], _slash_channel(command), None
         )
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
 
@@ -103,7 +117,7 @@ class SlackHandlers:
         user = command["user_id"]
         self._learn_zone(client, user, "toil")
         reply, blocks = self._reply(
-            "toil " + command.get("text", ""), user, command["channel_id"], None
+            "toil " + _unescape(command.get("text", "")), user, _slash_channel(command), None
         )
         if Ledger(self.r).timer(user) is not None:
             blocks = [*blocks, stop_timer_block()]
@@ -146,14 +160,17 @@ class SlackHandlers:
         words = _MENTION.sub("", event.get("text", "")).strip()
         self._learn_zone(client, event["user"], words)
         thread = event.get("thread_ts") or event["ts"]
-        reply, blocks = self._reply(words, event["user"], event["channel"], thread)
+        channel = Channel(event["channel"], self.directory.channel_name(event["channel"]))
+        reply, blocks = self._reply(_unescape(words), event["user"], channel, thread)
         say(text=reply.text, blocks=blocks, thread_ts=thread)
 
     def direct_message(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return  # our own messages and edits
         self._learn_zone(client, event["user"], event.get("text", ""))
-        reply, blocks = self._reply(event.get("text", ""), event["user"], event["channel"], None)
+        reply, blocks = self._reply(
+            _unescape(event.get("text", "")), event["user"], Channel(event["channel"]), None
+        )
         say(text=reply.text, blocks=blocks)
 
     # --- buttons ------------------------------------------------------------------
@@ -178,7 +195,13 @@ class SlackHandlers:
             return  # a double click: the first one runs it
         notify = {k: pending[k] for k in ("channel", "user", "thread_ts") if k in pending}
         reply = self.bot.handle(
-            pending["text"], clicker, "slack", confirmed=True, queue=QUEUE, notify=notify
+            pending["text"],
+            clicker,
+            "slack",
+            confirmed=True,
+            queue=QUEUE,
+            notify=notify,
+            channel=Channel(pending["channel"] or None, pending.get("channel_name")),
         )
         respond(text=reply.text, blocks=reply_blocks(reply.text), replace_original=True)
 
@@ -194,7 +217,13 @@ class SlackHandlers:
     def cancel_job(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         job_id = body["actions"][0]["value"]
-        reply = self.bot.handle(f"cancel {job_id}", body["user"]["id"], "slack")
+        where = body.get("channel") or {}
+        reply = self.bot.handle(
+            f"cancel {job_id}",
+            body["user"]["id"],
+            "slack",
+            channel=Channel(where.get("id"), where.get("name")) if where else None,
+        )
         respond(text=reply.text, replace_original=False, response_type="ephemeral")
 
     def skip_run(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -206,6 +235,14 @@ class SlackHandlers:
             respond(text=reply.text, replace_original=False, response_type="in_channel")
         else:
             respond(text=reply.text, replace_original=False, response_type="ephemeral")
+
+    # --- user groups -----------------------------------------------------------------
+
+    def usergroup_changed(self, event: dict[str, Any]) -> None:
+        """Slack says a user group changed: its cached members are dropped."""
+        group = event.get("subteam_id") or (event.get("subteam") or {}).get("id")
+        if group:
+            self.directory.forget(str(group))
 
     # --- App Home -------------------------------------------------------------------
 
@@ -227,3 +264,7 @@ class SlackHandlers:
         )
         view = home_view(user, running, done, toil, timer is not None)
         client.views_publish(user_id=user, view=view)
+
+
+def _slash_channel(command: dict[str, Any]) -> Channel:
+    return Channel(command.get("channel_id"), command.get("channel_name") or None)

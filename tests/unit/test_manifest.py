@@ -24,9 +24,13 @@ def test_every_url_is_the_bolt_endpoint():
 
 def test_subscriptions_match_the_listeners():
     """The app listens to exactly the events and commands the manifest subscribes to."""
-    assert {"app_home_opened", "app_mention", "message.im"} == set(
-        MANIFEST["settings"]["event_subscriptions"]["bot_events"]
-    )
+    assert {
+        "app_home_opened",
+        "app_mention",
+        "message.im",
+        "subteam_members_changed",
+        "subteam_updated",
+    } == set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
     assert ["/ops", "/toil"] == [c["command"] for c in MANIFEST["features"]["slash_commands"]]
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "app_mentions:read", "im:history", "files:write"} <= scopes
