@@ -11,15 +11,26 @@ import json
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse, Respond, Say
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import messages
+from bot.approvals import ApprovalRequest
 from bot.service import Bot, Outcome, Reply
-from bot.slack.blocks import confirm_blocks, home_view, reply_blocks, stop_timer_block
+from bot.slack import outbox
+from bot.slack.blocks import (
+    Block,
+    approval_blocks,
+    confirm_blocks,
+    home_view,
+    reply_blocks,
+    stop_timer_block,
+)
 from bot.slack.settings import SlackSettings
 from bot.store import QUEUE, Keys, text
 from bot.toil.ledger import Ledger
@@ -46,6 +57,8 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
     app.action("toilbot_confirm")(handlers.confirm)
     app.action("toilbot_decline")(handlers.decline)
     app.action("toilbot_cancel_job")(handlers.cancel_job)
+    app.action("toilbot_approve")(handlers.approve)
+    app.action("toilbot_deny")(handlers.deny)
     app.action("toilbot_stop_timer")(handlers.stop_timer)
     app.event("app_home_opened")(handlers.home)
     return app
@@ -68,8 +81,8 @@ class SlackHandlers:
     # --- commands ---------------------------------------------------------------
 
     def _reply(
-        self, command_text: str, user: str, channel: str, thread_ts: str | None
-    ) -> tuple[Reply, list[dict[str, Any]]]:
+        self, command_text: str, user: str, channel: str, thread_ts: str | None, client: WebClient
+    ) -> tuple[Reply, list[Block]]:
         notify = {"channel": channel, "user": user}
         if thread_ts:
             notify["thread_ts"] = thread_ts
@@ -79,18 +92,48 @@ class SlackHandlers:
             pending = {"text": command_text, "user": user, **notify}
             self.r.set(Keys.slack_confirm(token), json.dumps(pending), ex=CONFIRM_SECONDS)
             return reply, confirm_blocks(reply.text, token)
+        if reply.outcome is Outcome.NEEDS_APPROVAL and reply.approval is not None:
+            note = self._post_approval(client, reply.approval, channel, thread_ts)
+            reply = Reply(reply.outcome, f"{reply.text}\n{note}", approval=reply.approval)
         return reply, reply_blocks(reply.text)
 
-    def ops(self, ack: Ack, command: dict[str, Any]) -> None:
+    def _post_approval(
+        self, client: WebClient, request: ApprovalRequest, channel: str, thread_ts: str | None
+    ) -> str:
+        """The request message with Approve / Deny, where the command was typed."""
+        args: dict[str, Any] = {
+            "channel": channel,
+            "text": messages.approval_message(request),
+            "blocks": approval_blocks(request),
+        }
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        try:
+            posted = client.chat_postMessage(**args)
+        except SlackApiError as exc:
+            return messages.approval_not_posted(request.id, str(exc.response.get("error", "")))
+        except Exception as exc:  # Slack unreachable: the request stands; approve by command
+            return messages.approval_not_posted(request.id, str(exc))
+        ts = str(posted["ts"])
+        self.bot.approvals.set_message(request.id, str(posted["channel"]), ts, thread_ts or ts)
+        return messages.approval_posted(request.id)
+
+    def _deliver_announcements(self, client: WebClient) -> None:
+        """Post the thread announcements a click queued, without holding up Slack's answer."""
+        threading.Thread(
+            target=outbox.deliver_due, args=(self.r, client), name="toilbot-announce", daemon=True
+        ).start()
+
+    def ops(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         reply, blocks = self._reply(
-            command.get("text", ""), command["user_id"], command["channel_id"], None
+            command.get("text", ""), command["user_id"], command["channel_id"], None, client
         )
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
 
-    def toil(self, ack: Ack, command: dict[str, Any]) -> None:
+    def toil(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         user = command["user_id"]
         reply, blocks = self._reply(
-            "toil " + command.get("text", ""), user, command["channel_id"], None
+            "toil " + command.get("text", ""), user, command["channel_id"], None, client
         )
         if Ledger(self.r).timer(user) is not None:
             blocks = [*blocks, stop_timer_block()]
@@ -101,16 +144,18 @@ class SlackHandlers:
         reply = self.bot.handle("toil stop", body["user"]["id"], "slack")
         respond(text=reply.text, replace_original=True)
 
-    def mention(self, event: dict[str, Any], say: Say) -> None:
+    def mention(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         words = _MENTION.sub("", event.get("text", "")).strip()
         thread = event.get("thread_ts") or event["ts"]
-        reply, blocks = self._reply(words, event["user"], event["channel"], thread)
+        reply, blocks = self._reply(words, event["user"], event["channel"], thread, client)
         say(text=reply.text, blocks=blocks, thread_ts=thread)
 
-    def direct_message(self, event: dict[str, Any], say: Say) -> None:
+    def direct_message(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return  # our own messages and edits
-        reply, blocks = self._reply(event.get("text", ""), event["user"], event["channel"], None)
+        reply, blocks = self._reply(
+            event.get("text", ""), event["user"], event["channel"], None, client
+        )
         say(text=reply.text, blocks=blocks)
 
     # --- buttons ------------------------------------------------------------------
@@ -153,6 +198,21 @@ class SlackHandlers:
         job_id = body["actions"][0]["value"]
         reply = self.bot.handle(f"cancel {job_id}", body["user"]["id"], "slack")
         respond(text=reply.text, replace_original=False, response_type="ephemeral")
+
+    def approve(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """Approve on a request message: the same checks as `approve <id>`, answered privately."""
+        ack()
+        request_id = body["actions"][0]["value"]
+        reply = self.bot.handle(f"approve {request_id}", body["user"]["id"], "slack", queue=QUEUE)
+        respond(text=reply.text, replace_original=False, response_type="ephemeral")
+        self._deliver_announcements(client)
+
+    def deny(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        request_id = body["actions"][0]["value"]
+        reply = self.bot.handle(f"deny {request_id}", body["user"]["id"], "slack", queue=QUEUE)
+        respond(text=reply.text, replace_original=False, response_type="ephemeral")
+        self._deliver_announcements(client)
 
     # --- App Home -------------------------------------------------------------------
 
