@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot import handlers, messages
-from bot.approvals import ApprovalRequest, Approvals, Vote, command_hash
+from bot.approvals import ApprovalRequest, Approvals, ApprovalState, Vote, command_hash
 from bot.config import Settings
 from bot.errors import CommandError, JobError
 from bot.inventory import Inventory, load_inventory
@@ -181,7 +181,9 @@ class Bot:
         if not decision:
             return Reply(Outcome.REFUSED, messages.not_an_approver(user), decision=decision)
         if request.state.open and time.time() >= request.expires_at:
-            self.approvals.expire(request_id)
+            self.approvals.expire(request_id)  # recorded and announced now, not at the next sweep
+            request.state = ApprovalState.EXPIRED
+        if request.state is ApprovalState.EXPIRED:
             return Reply(Outcome.REFUSED, messages.approval_expired(request_id, request.expires_at))
         if not request.state.open:
             return Reply(
@@ -248,7 +250,7 @@ class Bot:
         now = step.request or request
         if step.done:
             return Reply(Outcome.ANSWERED, messages.approval_denied(request_id), approval=now)
-        if step.code == "expired":
+        if step.code == "expired" or now.state is ApprovalState.EXPIRED:
             text = messages.approval_expired(request_id, now.expires_at)
         else:
             text = messages.approval_closed(request_id, now.state.value, now.job_id)

@@ -11,7 +11,7 @@ import pytest
 import redis
 import yaml
 
-from bot.approvals import ApprovalState, Approvals
+from bot.approvals import Approvals, ApprovalState
 from bot.config import Settings
 from bot.jobs import HostStatus, Jobs
 from bot.store import Store
@@ -192,3 +192,27 @@ def test_exec_prints_the_request_and_how_to_get_it_approved(env, r):
     approved = toilbot_cli(env, "exec", "--user", LEAD1, "--json", "approve 2")
     assert 0 == approved.returncode, approved.stderr
     assert ["web-02"] == json.loads(approved.stdout)["job"]["hosts"]
+
+
+def test_racing_clicks_decide_once(harness, r):
+    """Many approvers and a denier clicking at once: exactly one outcome, recorded once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.parse import parse
+
+    invocation = parse("guarded web-01", harness.bot.specs, harness.bot.inventory)
+    store = Approvals(r)
+    for _ in range(20):
+        made = store.create(invocation, OPERATOR, "test", expiry=60, quorum=1)
+        voters = [f"U0LEAD{i}" for i in range(6)]
+        with ThreadPoolExecutor(len(voters) + 1) as pool:
+            denied = pool.submit(Approvals(r).deny, made.id, "U0LEADX", "no")
+            voted = [pool.submit(Approvals(r).approve, made.id, u) for u in voters]
+            votes = [f.result().code for f in voted]
+            denial = denied.result().code
+        winners = votes.count("approved") + (denial == "ok")
+        assert 1 == winners, (votes, denial)
+        final = request_of(r, made.id)
+        assert final.state in (ApprovalState.APPROVED, ApprovalState.DENIED)
+        assert len(final.approvers) <= 1
+    assert 0 == r.zcard("toilbot:approvals:pending")
