@@ -13,8 +13,9 @@ States::
        \\--the command resolves differently now--> failed
 
 Every change goes through ``Approvals._transition``: one Lua script decides it
-atomically, and one Python function records it (the place for the audit call)
-and announces it in the request's Slack thread.
+atomically. Every event, the creation included, then passes ``Approvals._record``
+(the one place for the audit call), which announces it in the request's Slack
+thread.
 """
 
 from __future__ import annotations
@@ -234,6 +235,7 @@ class Approvals:
         pipe.zadd(Keys.approvals, {str(request.id): now})
         pipe.zadd(Keys.approvals_pending, {str(request.id): request.expires_at})
         pipe.execute()
+        self._record(request, "requested", requester)
         self._trim()
         return request
 
@@ -299,7 +301,7 @@ class Approvals:
         return expired
 
     def _transition(self, action: str, request_id: int, who: str = "", extra: str = "") -> Step:
-        """THE one place every state change of a request passes: decide, record, announce."""
+        """Every state change of a request: decided atomically by the script, then recorded."""
         code = text(
             self._script(
                 keys=[Keys.approval(request_id), Keys.approvals_pending],
@@ -308,9 +310,13 @@ class Approvals:
         )
         request = self.get(request_id)
         if code in _DONE and request is not None:
-            # An audit record of (action, code, who, request) belongs here, and only here.
-            approval_changed(self.r, request, code, who)
+            self._record(request, code, who)
         return Step(code, request)
+
+    def _record(self, request: ApprovalRequest, code: str, who: str) -> None:
+        """THE one place every approval event passes (requested, counted, approved, denied,
+        expired, executed, failed), after it happened: the audit call belongs here."""
+        approval_changed(self.r, request, code, who)
 
     def _trim(self) -> None:
         excess = int(self.r.zcard(Keys.approvals)) - KEEP_COUNT

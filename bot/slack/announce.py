@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def approval_changed(r: redis.Redis, request: ApprovalRequest, code: str, who: str) -> None:
-    """Announce a change of ``request`` made by ``who``; nothing for requests not in Slack."""
+    """Announce a change of ``request`` made by ``who``; nothing for requests not (yet) in Slack."""
     if not request.channel or not request.message_ts:
         return
     event = messages.approval_event(
