@@ -55,6 +55,12 @@ class ToilSettings:
 
 
 @dataclass(frozen=True)
+class ApprovalSettings:
+    expiry: int = 900  # seconds an approval request waits before it expires
+    quorum: int = 1  # approvers needed, unless the command's spec says otherwise
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     inventory_path: Path
@@ -69,6 +75,7 @@ class Settings:
     schedule: ScheduleSettings
     redis_url: str | None
     data_dir: Path
+    approvals: ApprovalSettings = ApprovalSettings()
 
 
 def config_path(env: Mapping[str, str]) -> Path:
@@ -101,6 +108,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "schedules",
             "freezes",
             "maintenance_windows",
+            "approvals",
         }
     )
     base = path.parent
@@ -178,6 +186,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         summary_names=summary.child("names", False).flag(),
         summary_when=summary_when,
     )
+    approvals_node = root.child("approvals", {})
+    approvals_node.check_keys({"expiry", "quorum"})
+    expiry_node = approvals_node.child("expiry", "15m")
+    if expiry_node.duration() > 7 * 86400:
+        raise expiry_node.error("is longer than 7 days", "use 168h or less, e.g. 15m or 2h")
+    approvals = ApprovalSettings(
+        expiry=expiry_node.duration(),
+        quorum=approvals_node.child("quorum", 1).number(1, 10),
+    )
     redis_url = env.get("REDIS_URL") or None
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(
@@ -202,4 +219,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         schedule=load_schedule_settings(root, timezone, channels.get("ops")),
         redis_url=redis_url,
         data_dir=data_dir(env),
+        approvals=approvals,
     )

@@ -21,6 +21,7 @@ EXIT_OK = 0
 EXIT_JOB_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_CONFIG = 3
+EXIT_AWAITING_APPROVAL = 4
 
 
 class Follower(threading.Thread):
@@ -83,6 +84,8 @@ class Session:
                 _print_json(out, reply, None)
             else:
                 print(reply.text, file=out)
+            if reply.outcome is Outcome.NEEDS_APPROVAL:
+                return EXIT_AWAITING_APPROVAL
             return EXIT_OK if reply.ok else EXIT_REFUSED
         if not as_json:
             print(reply.text, file=out, flush=True)
@@ -130,6 +133,8 @@ def _print_json(out: TextIO, reply: Reply, record: JobRecord | None) -> None:
     }
     if record is not None:
         body["job"] = record.to_json()
+    if reply.approval is not None:
+        body["approval"] = reply.approval.to_json()
     print(json.dumps(body, indent=2), file=out)
 
 

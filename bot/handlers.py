@@ -1,5 +1,5 @@
 """Commands implemented in Python, registered explicitly: help, jobs, job, cancel, toil,
-whoami, can."""
+schedule, whoami, can, approvals, approve, deny."""
 
 from __future__ import annotations
 
@@ -17,17 +17,23 @@ from bot.parse import BUILTINS, BuiltinCall, parse, suggest
 from bot.policy import USER_ID
 from bot.schedule import commands as schedule_commands
 from bot.specs import ParamType
+from bot.store import QUEUE
 from bot.toil import commands as toil_commands
 from bot.toil.ledger import Ledger
 
 if TYPE_CHECKING:
-    from bot.service import Bot
+    from bot.service import Bot, Reply
 
 Handler = Callable[["Bot", BuiltinCall, str], str]
+#: Builtins that answer with a Reply; they get the caller's queue (approve may queue a job).
+JobHandler = Callable[["Bot", BuiltinCall, str, str], "Reply"]
 
 
-def run(bot: Bot, call: BuiltinCall, user: str) -> str:
-    return HANDLERS[call.builtin.name](bot, call, user)
+def run(bot: Bot, call: BuiltinCall, user: str, queue: str = QUEUE) -> str | Reply:
+    name = call.builtin.name
+    if name in JOB_HANDLERS:
+        return JOB_HANDLERS[name](bot, call, user, queue)
+    return HANDLERS[name](bot, call, user)
 
 
 def _help(bot: Bot, call: BuiltinCall, user: str) -> str:
@@ -162,6 +168,29 @@ def _can(bot: Bot, call: BuiltinCall, user: str) -> str:
     return messages.can_answer(who, command, where, decision.allowed, rule, membership.notes)
 
 
+def _approval_id(text: str | None, usage: str) -> int:
+    if text is None or not text.isascii() or not text.lstrip("#").isdigit() or len(text) > 12:
+        raise ParseError(messages.bad_approval_id(text or "", usage))
+    return int(text.lstrip("#"))
+
+
+def _approvals(bot: Bot, call: BuiltinCall, user: str) -> str:
+    bot.approvals.expire_due()
+    pending = bot.approvals.pending()
+    return messages.approvals_list(pending) if pending else messages.no_pending_approvals()
+
+
+def _approve(bot: Bot, call: BuiltinCall, user: str, queue: str) -> Reply:
+    return bot.approve(_approval_id(call.argument, call.builtin.usage), user, queue)
+
+
+def _deny(bot: Bot, call: BuiltinCall, user: str, queue: str) -> Reply:
+    if not call.words:
+        raise ParseError(messages.missing_argument("id", call.builtin.usage))
+    request_id = _approval_id(call.words[0], call.builtin.usage)
+    return bot.deny(request_id, user, " ".join(call.words[1:]))
+
+
 HANDLERS: dict[str, Handler] = {
     "whoami": _whoami,
     "can": _can,
@@ -171,4 +200,10 @@ HANDLERS: dict[str, Handler] = {
     "jobs": _jobs,
     "job": _job,
     "cancel": _cancel,
+    "approvals": _approvals,
+}
+
+JOB_HANDLERS: dict[str, JobHandler] = {
+    "approve": _approve,
+    "deny": _deny,
 }

@@ -5,11 +5,15 @@ Plain text with Slack mrkdwn backticks; the console prints it as is.
 
 from __future__ import annotations
 
+import datetime as _dt
 import unicodedata
 import zoneinfo
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.approvals import ApprovalRequest
 
 
 def _did_you_mean(options: Sequence[str]) -> str:
@@ -387,12 +391,188 @@ def confirm_declined() -> str:
     return "Nothing changed."
 
 
-def approval_unavailable(command: str) -> str:
+# --- approvals ---------------------------------------------------------------
+
+
+def clock(timestamp: float) -> str:
+    """A time of day in UTC, as approval requests show their expiry."""
+    return _dt.datetime.fromtimestamp(timestamp, _dt.UTC).strftime("%H:%M UTC")
+
+
+def _people(users: Sequence[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users) or "nobody yet"
+
+
+def _hosts_text(hosts: Sequence[str]) -> str:
+    shown = ", ".join(hosts[:10]) + (f" and {len(hosts) - 10} more" if len(hosts) > 10 else "")
+    return f"{len(hosts)} host{'' if len(hosts) == 1 else 's'}: {shown}"
+
+
+def approval_requested(request_id: int, command: str, quorum: int, expires_at: float) -> str:
+    who = "someone" if quorum == 1 else f"{quorum} people"
     return (
-        f"`{command}` needs approval by a second person, and toilbot cannot collect "
-        "approvals yet. Nothing was queued; run it in check mode or ask an admin to change "
-        "the command's confirm setting."
+        f"`{command}` needs approval by {who} with the `approve` permission, other than you. "
+        f"Approval request {request_id} is waiting until {clock(expires_at)}; nothing runs "
+        f"before. An approver presses Approve in Slack or types `approve {request_id}`."
     )
+
+
+def approval_posted(request_id: int) -> str:
+    return f"Approval request {request_id} is posted in this conversation for an approver."
+
+
+def approval_not_posted(request_id: int, error: str) -> str:
+    return (
+        f"Approval request {request_id} could not be posted here ({error}). Invite the bot "
+        f"(`/invite @toilbot`), or ask an approver to type `/ops approve {request_id}`."
+    )
+
+
+def approval_message(request: ApprovalRequest) -> str:
+    """The request as it is now: the Slack request message, and `approvals` entries."""
+    head = (
+        f"*Approval request {request.id}* · <@{request.requester}> asks to run "
+        f"`{request.command}` on {_hosts_text(request.hosts)}."
+    )
+    need = "1 approval" if request.quorum == 1 else f"{request.quorum} approvals"
+    rule = (
+        f"Needs {need} by people with the `approve` permission, not the requester, "
+        f"before {clock(request.expires_at)}. Command hash `{request.short_digest}`."
+    )
+    state = request.state.value
+    if state == "pending":
+        count = len(request.approvers)
+        status = f"Approved by {_people(request.approvers)} ({count} of {request.quorum})."
+    elif state in ("approved", "executed"):
+        job = f"; running as job {request.job_id}" if request.job_id else ""
+        status = f"*Approved* by {_people(request.approvers)}{job}."
+    elif state == "denied":
+        status = f"*Denied* by <@{request.decided_by}>{_reason(request.reason)} Nothing was run."
+    elif state == "expired":
+        status = "*Expired*: not approved in time. Nothing was run."
+    else:
+        status = f"*Not run*: {request.reason}"
+    return "\n".join((head, rule, status))
+
+
+def _reason(reason: str | None) -> str:
+    return f": {reason}." if reason else "."
+
+
+def approval_event(
+    state: str,
+    code: str,
+    who: str,
+    approvers: Sequence[str],
+    quorum: int,
+    job_id: int | None,
+    reason: str | None,
+) -> str:
+    """One line in the request's thread for each change."""
+    if code == "counted":
+        return f"Approved by <@{who}> ({len(approvers)} of {quorum}); waiting for more."
+    if code == "approved":
+        return f"Approved by <@{who}> ({len(approvers)} of {quorum}): approval complete."
+    if state == "executed":
+        return f"Running as job {job_id}, exactly the approved command."
+    if state == "denied":
+        return f"Denied by <@{who}>{_reason(reason)} Nothing was run."
+    if state == "expired":
+        return "Expired: not approved in time. Nothing was run; ask again if it is still needed."
+    return f"Not run: {reason}"
+
+
+def no_such_approval(request_id: int) -> str:
+    return f"There is no approval request {request_id}. Type `approvals` for the open ones."
+
+
+def bad_approval_id(text: str, usage: str) -> str:
+    return f"`{text}` is not an approval request number.{_usage(usage)}"
+
+
+def cannot_approve_own() -> str:
+    return (
+        "You cannot approve your own command: someone else with the `approve` permission "
+        "must approve it."
+    )
+
+
+def not_an_approver(user: str) -> str:
+    return (
+        f"You ({user}) may not approve or deny commands: that needs the `approve` permission, "
+        "which none of your roles grants."
+    )
+
+
+def approval_already_counted(request_id: int, count: int, quorum: int) -> str:
+    return f"You already approved request {request_id} ({count} of {quorum}); it counts once."
+
+
+def approval_counted(request_id: int, count: int, quorum: int) -> str:
+    more = quorum - count
+    return (
+        f"Your approval of request {request_id} is recorded ({count} of {quorum}); "
+        f"{more} more approver{'' if more == 1 else 's'} needed."
+    )
+
+
+def approval_expired(request_id: int, expires_at: float) -> str:
+    return (
+        f"Approval request {request_id} expired at {clock(expires_at)}; nothing was run. "
+        "The requester can ask again."
+    )
+
+
+def approval_closed(request_id: int, state: str, job_id: int | None) -> str:
+    detail = f" (job {job_id})" if job_id else ""
+    return (
+        f"Approval request {request_id} is already {state}{detail}; nothing more was run. "
+        "A command runs once per approval: ask again for a new one."
+    )
+
+
+def approval_stale(request_id: int, reason: str) -> str:
+    return (
+        f"Approval request {request_id} was not run: {reason}. Ask for the command again; "
+        "it needs a new approval."
+    )
+
+
+def command_changed(before: Sequence[str], now: Sequence[str]) -> str:
+    return (
+        f"the command now resolves to {', '.join(now) or 'no hosts'} instead of {', '.join(before)}"
+    )
+
+
+def command_unresolvable(error: str) -> str:
+    return f"the command no longer resolves ({error})"
+
+
+def command_hash_changed(digest: str) -> str:
+    return f"the command no longer matches the approved one (hash `{digest}`)"
+
+
+def requester_lost_permission(rule: str) -> str:
+    return f"the requester may no longer run it ({rule})"
+
+
+def approval_denied(request_id: int) -> str:
+    return f"Approval request {request_id} is denied; nothing was run."
+
+
+def approvals_list(requests: Sequence[ApprovalRequest]) -> str:
+    lines = ["Waiting for approval:"]
+    for r in requests:
+        lines.append(
+            f"  {r.id}  `{r.command}` by {r.requester} · {len(r.approvers)} of {r.quorum} "
+            f"· expires {clock(r.expires_at)}"
+        )
+    lines.append("Approve with `approve <id>`, refuse with `deny <id> [reason]`.")
+    return "\n".join(lines)
+
+
+def no_pending_approvals() -> str:
+    return "No commands are waiting for approval."
 
 
 def confirmation_expired() -> str:
@@ -1192,3 +1372,17 @@ def home_toil(rows: Sequence[Any], thresholds: Any, running: tuple[str, str, flo
             f"ratio {percent(row.ratio)}"
         )
     return "\n".join(lines)
+
+
+def scheduled_needs_approval(command: str) -> str:
+    return (
+        f"`{command}` needs two-person approval for every run, and nobody is there to approve "
+        "a scheduled one. Schedule it in check mode, or change the rule that asks for approval."
+    )
+
+
+def freeze_override(freeze: str, until: int, timezone: str, request: str) -> str:
+    return (
+        f"Change freeze `{freeze}` is on until {moment(until, timezone)}: this change needs an "
+        f"approved override.\n{request}"
+    )

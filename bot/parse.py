@@ -69,6 +69,24 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("jobs", "Recent jobs and their status", "jobs", "jobs"),
         Builtin("job", "One job: status, per-host results, output", "job <id>", "jobs", "id", True),
         Builtin("cancel", "Stop a queued or running job", "cancel <id>", "cancel", "id", True),
+        Builtin("approvals", "Commands waiting for approval", "approvals", "approve"),
+        # approve and deny check the policy themselves: the requester is told first that
+        # they cannot approve their own command, whatever their roles.
+        Builtin(
+            "approve",
+            "Approve someone else's command that needs approval",
+            "approve <id>",
+            None,
+            "id",
+            True,
+        ),
+        Builtin(
+            "deny",
+            "Refuse a command waiting for approval",
+            "deny <id> [reason]",
+            None,
+            free_words=True,
+        ),
         Builtin(
             "schedule",
             "Scheduled runs: add, list, show, pause, resume, remove, skip (`help schedule`)",

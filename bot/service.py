@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot import handlers, messages
+from bot.approvals import ApprovalRequest, Approvals, ApprovalState, Vote, command_hash
 from bot.config import Settings
 from bot.errors import CommandError, JobError, ParseError
 from bot.inventory import Inventory, load_inventory
@@ -34,6 +35,7 @@ class Outcome(StrEnum):
     ANSWERED = "answered"  # a reply, nothing queued
     QUEUED = "queued"  # a job was queued
     NEEDS_CONFIRMATION = "needs_confirmation"  # ask the requester, then call again confirmed
+    NEEDS_APPROVAL = "needs_approval"  # an approval request was recorded; someone else approves
     REFUSED = "refused"  # parse error, denial, unknown job...
 
 
@@ -44,6 +46,7 @@ class Reply:
     job: JobRecord | None = None
     decision: Decision | None = None
     freeze: Freeze | None = None  # refused because a change freeze is on
+    approval: ApprovalRequest | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,6 +62,10 @@ class Bot:
     schedules: Registry
     policies: PolicyFile | None = None  # the policy, reloaded when toilbot.yaml changes
     groups: GroupDirectory = field(default_factory=NoGroups)  # Slack user groups
+    approvals: Approvals = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.approvals = Approvals(self.jobs.r)
 
     @classmethod
     def load(cls, settings: Settings, store: Store) -> Bot:
@@ -159,8 +166,13 @@ class Bot:
         if isinstance(parsed, BuiltinCall):
             if parsed.builtin.where:
                 parsed = dataclasses.replace(parsed, channel=channel)
-            return Reply(Outcome.ANSWERED, handlers.run(self, parsed, user), decision=decision)
-        return self._submit(parsed, user, source, confirmed, decision, queue, notify, scheduled)
+            answer = handlers.run(self, parsed, user, queue)
+            if isinstance(answer, Reply):
+                return answer
+            return Reply(Outcome.ANSWERED, answer, decision=decision)
+        return self._submit(
+            parsed, user, source, confirmed, decision, queue, notify, channel, scheduled
+        )
 
     def _submit(
         self,
@@ -171,18 +183,36 @@ class Bot:
         decision: Decision,
         queue: str,
         notify: dict[str, str] | None,
+        channel: Channel | None,
         scheduled: tuple[str, int] | None,
     ) -> Reply:
-        spec = invocation.spec
         command = invocation.normalized()
         freeze = self.settings.schedule.freeze_at(time.time())
-        if freeze is not None and invocation.changes_hosts:
-            # A freeze lets changes through only with an approved override.
+        if scheduled is not None and freeze is not None and invocation.changes_hosts:
             text = messages.frozen(command, freeze.name, freeze.end, self.settings.timezone)
             return Reply(Outcome.REFUSED, text, decision=decision, freeze=freeze)
-        if spec.confirm is Confirm.APPROVE and not invocation.check_mode:
-            return Reply(Outcome.REFUSED, messages.approval_unavailable(command), decision=decision)
-        if spec.confirm is Confirm.CONFIRM and not invocation.check_mode and not confirmed:
+        level = self.confirmation_level(invocation, decision, freeze)
+        if level is Confirm.APPROVE:
+            if scheduled is not None:  # nobody is there to approve a 3 a.m. run
+                text = messages.scheduled_needs_approval(command)
+                return Reply(Outcome.REFUSED, text, decision=decision)
+            request = self.approvals.create(
+                invocation,
+                user,
+                source,
+                expiry=self.settings.approvals.expiry,
+                quorum=invocation.spec.quorum or self.settings.approvals.quorum,
+                notify=notify,
+            )
+            text = messages.approval_requested(
+                request.id, command, request.quorum, request.expires_at
+            )
+            if freeze is not None:
+                text = messages.freeze_override(
+                    freeze.name, freeze.end, self.settings.timezone, text
+                )
+            return Reply(Outcome.NEEDS_APPROVAL, text, decision=decision, approval=request)
+        if level is Confirm.CONFIRM and not confirmed:
             return Reply(
                 Outcome.NEEDS_CONFIRMATION,
                 messages.confirm_prompt(command, list(invocation.hosts)),
@@ -191,6 +221,116 @@ class Bot:
         record = self.jobs.submit(invocation, user, source, queue, notify, scheduled)
         text = messages.queued(record.id, command, len(record.hosts), record.check_mode)
         return Reply(Outcome.QUEUED, text, job=record, decision=decision)
+
+    def confirmation_level(
+        self, invocation: Invocation, decision: Decision, freeze: Freeze | None = None
+    ) -> Confirm:
+        """THE one place that decides what a run needs before it is queued: nothing in check
+        mode; else the strictest of the spec's level, the policy rule's, and approval for a
+        change during a freeze (the override)."""
+        if invocation.check_mode:
+            return Confirm.NONE
+        levels = [invocation.spec.confirm, decision.confirm or Confirm.NONE]
+        if freeze is not None and invocation.changes_hosts:
+            levels.append(Confirm.APPROVE)
+        order = (Confirm.NONE, Confirm.CONFIRM, Confirm.APPROVE)
+        return max(levels, key=order.index)
+
+    # --- approvals ------------------------------------------------------------
+
+    def approve(self, request_id: int, user: str, queue: str = QUEUE) -> Reply:
+        """``user`` approves a request; at its quorum exactly the stored command is queued."""
+        request = self.approvals.get(request_id)
+        if request is None:
+            return Reply(Outcome.REFUSED, messages.no_such_approval(request_id))
+        if user == request.requester:
+            return Reply(Outcome.REFUSED, messages.cannot_approve_own())
+        decision = self.policy.decide(user, "approve")
+        if not decision:
+            return Reply(Outcome.REFUSED, messages.not_an_approver(user), decision=decision)
+        if request.state.open and time.time() >= request.expires_at:
+            self.approvals.expire(request_id)  # recorded and announced now, not at the next sweep
+            request.state = ApprovalState.EXPIRED
+        if request.state is ApprovalState.EXPIRED:
+            return Reply(Outcome.REFUSED, messages.approval_expired(request_id, request.expires_at))
+        if not request.state.open:
+            return Reply(
+                Outcome.REFUSED,
+                messages.approval_closed(request_id, request.state.value, request.job_id),
+            )
+        invocation, problem = self._resolve_again(request)
+        if invocation is None or problem is not None:
+            self.approvals.fail(request_id, problem or "")
+            return Reply(Outcome.REFUSED, messages.approval_stale(request_id, problem or ""))
+        step = self.approvals.approve(request_id, user)
+        now = step.request or request
+        vote = Vote(step.code)
+        if vote is Vote.COUNTED:
+            text = messages.approval_counted(request_id, len(now.approvers), now.quorum)
+            return Reply(Outcome.ANSWERED, text, decision=decision, approval=now)
+        if vote is Vote.AGAIN:
+            text = messages.approval_already_counted(request_id, len(now.approvers), now.quorum)
+            return Reply(Outcome.ANSWERED, text, decision=decision, approval=now)
+        if vote is not Vote.APPROVED:
+            text = {
+                Vote.OWN: messages.cannot_approve_own(),
+                Vote.EXPIRED: messages.approval_expired(request_id, now.expires_at),
+                Vote.MISSING: messages.no_such_approval(request_id),
+            }.get(vote) or messages.approval_closed(request_id, now.state.value, now.job_id)
+            return Reply(Outcome.REFUSED, text, decision=decision, approval=now)
+        try:
+            record = self.jobs.submit(invocation, now.requester, now.source, queue, now.notify)
+        except JobError as exc:
+            self.approvals.fail(request_id, str(exc))
+            return Reply(Outcome.REFUSED, messages.approval_stale(request_id, str(exc)))
+        done = self.approvals.executed(request_id, record.id).request
+        text = messages.queued(record.id, record.command, len(record.hosts), record.check_mode)
+        return Reply(Outcome.QUEUED, text, job=record, decision=decision, approval=done)
+
+    def _resolve_again(self, request: ApprovalRequest) -> tuple[Invocation | None, str | None]:
+        """The stored command resolved now; a problem if it is not exactly what was asked."""
+        try:
+            parsed = parse(request.command, self.specs, self.inventory, self.policy.patterns)
+        except CommandError as exc:
+            return None, messages.command_unresolvable(str(exc))
+        if not isinstance(parsed, Invocation) or parsed.spec.name != request.spec:
+            return None, messages.command_unresolvable(request.command)
+        if sorted(parsed.hosts) != sorted(request.hosts):
+            return parsed, messages.command_changed(request.hosts, parsed.hosts)
+        if command_hash(parsed) != request.digest:
+            return parsed, messages.command_hash_changed(request.short_digest)
+        policy = self.policy
+        notify = request.notify or {}
+        allowed = policy.authorize(
+            parsed,
+            request.requester,
+            self.inventory,
+            groups=self.membership(request.requester, policy).groups,
+            channel=Channel(notify.get("channel") or None, notify.get("channel_name"))
+            if notify.get("channel")
+            else None,
+        )
+        if not allowed:
+            return parsed, messages.requester_lost_permission(allowed.rule)
+        return parsed, None
+
+    def deny(self, request_id: int, user: str, reason: str) -> Reply:
+        """An approver refuses a request: it ends, and nothing runs."""
+        request = self.approvals.get(request_id)
+        if request is None:
+            return Reply(Outcome.REFUSED, messages.no_such_approval(request_id))
+        decision = self.policy.decide(user, "approve")
+        if not decision:
+            return Reply(Outcome.REFUSED, messages.not_an_approver(user), decision=decision)
+        step = self.approvals.deny(request_id, user, reason)
+        now = step.request or request
+        if step.done:
+            return Reply(Outcome.ANSWERED, messages.approval_denied(request_id), approval=now)
+        if step.code == "expired" or now.state is ApprovalState.EXPIRED:
+            text = messages.approval_expired(request_id, now.expires_at)
+        else:
+            text = messages.approval_closed(request_id, now.state.value, now.job_id)
+        return Reply(Outcome.REFUSED, text, decision=decision, approval=now)
 
 
 def _refusal(parsed: Invocation | BuiltinCall, user: str, decision: Decision) -> str:

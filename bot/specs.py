@@ -19,7 +19,9 @@ PARAM_NAME = r"[a-z][a-z0-9_]{0,30}"
 COMMAND_NAME = r"[a-z][a-z0-9-]{0,30}"
 _PLACEHOLDER = re.compile(r"^\{(" + PARAM_NAME + r")\}$")
 #: Names of the commands implemented in Python; specs may not take them.
-RESERVED_NAMES = frozenset({"help", "jobs", "job", "cancel", "whoami", "toil", "schedule"})
+RESERVED_NAMES = frozenset(
+    {"help", "jobs", "job", "cancel", "whoami", "toil", "schedule", "approve", "approvals", "deny"}
+)
 
 
 class ParamType(StrEnum):
@@ -67,6 +69,7 @@ class CommandSpec:
     manual_minutes: int
     source: Path
     lock: bool = True  # lock the hosts while a run that may change them is queued or running
+    quorum: int | None = None  # approvers a `confirm: approve` run needs (None: approvals.quorum)
 
     @property
     def positionals(self) -> list[Param]:
@@ -122,6 +125,7 @@ def load_spec(path: Path, playbooks: Path) -> CommandSpec:
             "timeout",
             "manual_minutes",
             "lock",
+            "quorum",
         }
     )
     name_node = root.child("name")
@@ -190,7 +194,17 @@ def load_spec(path: Path, playbooks: Path) -> CommandSpec:
         manual_minutes=root.child("manual_minutes").number(0, 24 * 60),
         source=path,
         lock=root.child("lock", True).flag(),
+        quorum=_quorum(root),
     )
+
+
+def _quorum(root: Node) -> int | None:
+    node = root.child("quorum", None)
+    if node.value is None:
+        return None
+    if root.child("confirm", "none").value != Confirm.APPROVE.value:
+        raise node.error("is only for commands with confirm: approve", "remove it or set confirm")
+    return node.number(1, 10)
 
 
 def _param(name: str, node: Node, *, is_flag: bool) -> Param:

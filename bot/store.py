@@ -79,6 +79,14 @@ class Keys:
     def toil_undo(user: str) -> str:
         return f"toilbot:toil:undo:{user}"  # LIST: the person's recent changes, newest first
 
+    approval_seq = "toilbot:approval:seq"  # INCR -> next approval request id
+    approvals = "toilbot:approvals"  # ZSET request id -> created time
+    approvals_pending = "toilbot:approvals:pending"  # ZSET open request id -> expiry time
+
+    @staticmethod
+    def approval(request_id: int) -> str:
+        return f"toilbot:approval:{request_id}"  # HASH with TTL: one approval request
+
     @staticmethod
     def slack_confirm(token: str) -> str:
         return f"toilbot:slack:confirm:{token}"  # STRING with TTL: a command awaiting Confirm

@@ -1,7 +1,8 @@
 """RQ workers: the production worker (forks a horse per job) and the in-process one.
 
 Both reap jobs whose worker died: a running job whose lease expired is marked
-failed with a reason and its orphaned ansible-playbook is stopped.
+failed with a reason and its orphaned ansible-playbook is stopped. The
+production worker's reaper also expires approval requests past their time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
 from bot import messages
+from bot.approvals import Approvals
 from bot.config import Settings
 from bot.execute import use_settings
 from bot.jobs import Jobs, JobStatus, kill_orphan
@@ -49,12 +51,14 @@ def _horse_killed(jobs: Jobs) -> Any:
 
 
 class Reaper(threading.Thread):
-    """Every few seconds: fail the jobs of dead workers, deliver Slack results still owed, and
-    ask people whose timer ran past its limit whether they are still working."""
+    """Every few seconds: fail the jobs of dead workers, expire approval requests past their
+    time, deliver Slack results and announcements still owed, and ask people whose timer ran
+    past its limit whether they are still working."""
 
     def __init__(self, jobs: Jobs, lease_seconds: int, settings: Settings | None = None) -> None:
         super().__init__(name="toilbot-reaper", daemon=True)
         self.jobs = jobs
+        self.approvals = Approvals(jobs.r)
         self.lease_seconds = lease_seconds
         self.settings = settings
         self.stopped = threading.Event()
@@ -65,6 +69,8 @@ class Reaper(threading.Thread):
             try:
                 for job_id in self.jobs.reap(self.lease_seconds):
                     log.warning("job %s: its worker died; marked failed", job_id)
+                for request in self.approvals.expire_due():
+                    log.info("approval request %s expired: %s", request.id, request.command)
                 if client is not None:
                     outbox.deliver_due(self.jobs.r, client)
                     if self.settings is not None:

@@ -11,17 +11,28 @@ import json
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse, Respond, Say
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import messages
+from bot.approvals import ApprovalRequest
 from bot.parse import Channel
 from bot.service import Bot, Outcome, Reply
-from bot.slack.blocks import confirm_blocks, home_view, reply_blocks, stop_timer_block
+from bot.slack import outbox
+from bot.slack.blocks import (
+    Block,
+    approval_blocks,
+    confirm_blocks,
+    home_view,
+    reply_blocks,
+    stop_timer_block,
+)
 from bot.slack.directory import SlackDirectory
 from bot.slack.settings import SlackSettings
 from bot.slack.still_working import clock
@@ -54,6 +65,8 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
     app.action("toilbot_confirm")(handlers.confirm)
     app.action("toilbot_decline")(handlers.decline)
     app.action("toilbot_cancel_job")(handlers.cancel_job)
+    app.action("toilbot_approve")(handlers.approve)
+    app.action("toilbot_deny")(handlers.deny)
     app.action("toilbot_stop_timer")(handlers.stop_timer)
     app.action("toilbot_skip_run")(handlers.skip_run)
     app.action("toilbot_timer_keep")(handlers.keep_timer)
@@ -87,9 +100,16 @@ class SlackHandlers:
     # --- commands ---------------------------------------------------------------
 
     def _reply(
-        self, command_text: str, user: str, channel: Channel, thread_ts: str | None
-    ) -> tuple[Reply, list[dict[str, Any]]]:
+        self,
+        command_text: str,
+        user: str,
+        channel: Channel,
+        thread_ts: str | None,
+        client: WebClient,
+    ) -> tuple[Reply, list[Block]]:
         notify = {"channel": channel.id or "", "user": user}
+        if channel.name:
+            notify["channel_name"] = channel.name  # policy rules may name channels
         if thread_ts:
             notify["thread_ts"] = thread_ts
         reply = self.bot.handle(
@@ -100,6 +120,9 @@ class SlackHandlers:
             pending = {"text": command_text, "user": user, "channel_name": channel.name, **notify}
             self.r.set(Keys.slack_confirm(token), json.dumps(pending), ex=CONFIRM_SECONDS)
             return reply, confirm_blocks(reply.text, token)
+        if reply.outcome is Outcome.NEEDS_APPROVAL and reply.approval is not None:
+            note = self._post_approval(client, reply.approval, channel, thread_ts)
+            reply = Reply(reply.outcome, f"{reply.text}\n{note}", approval=reply.approval)
         return reply, reply_blocks(reply.text)
 
     def _learn_zone(self, client: WebClient, user: str, command_text: str) -> None:
@@ -107,9 +130,40 @@ class SlackHandlers:
         if command_text.strip().lower().startswith("toil"):
             learn_zone(self.r, client, user, self.bot.settings.timezone)
 
-    def ops(self, ack: Ack, command: dict[str, Any]) -> None:
+    def _post_approval(
+        self, client: WebClient, request: ApprovalRequest, channel: Channel, thread_ts: str | None
+    ) -> str:
+        """The request message with Approve / Deny, where the command was typed."""
+        args: dict[str, Any] = {
+            "channel": channel.id or f"#{channel.name}",
+            "text": messages.approval_message(request),
+            "blocks": approval_blocks(request),
+        }
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        try:
+            posted = client.chat_postMessage(**args)
+        except SlackApiError as exc:
+            return messages.approval_not_posted(request.id, str(exc.response.get("error", "")))
+        except Exception as exc:  # Slack unreachable: the request stands; approve by command
+            return messages.approval_not_posted(request.id, str(exc))
+        ts = str(posted["ts"])
+        self.bot.approvals.set_message(request.id, str(posted["channel"]), ts, thread_ts or ts)
+        return messages.approval_posted(request.id)
+
+    def _deliver_announcements(self, client: WebClient) -> None:
+        """Post the thread announcements a click queued, without holding up Slack's answer."""
+        threading.Thread(
+            target=outbox.deliver_due, args=(self.r, client), name="toilbot-announce", daemon=True
+        ).start()
+
+    def ops(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         reply, blocks = self._reply(
-            _unescape(command.get("text", "")), command["user_id"], _slash_channel(command), None
+            _unescape(command.get("text", "")),
+            command["user_id"],
+            _slash_channel(command),
+            None,
+            client,
         )
         ack(text=reply.text, blocks=blocks, response_type="ephemeral")
 
@@ -117,7 +171,11 @@ class SlackHandlers:
         user = command["user_id"]
         self._learn_zone(client, user, "toil")
         reply, blocks = self._reply(
-            "toil " + _unescape(command.get("text", "")), user, _slash_channel(command), None
+            "toil " + _unescape(command.get("text", "")),
+            user,
+            _slash_channel(command),
+            None,
+            client,
         )
         if Ledger(self.r).timer(user) is not None:
             blocks = [*blocks, stop_timer_block()]
@@ -161,7 +219,7 @@ class SlackHandlers:
         self._learn_zone(client, event["user"], words)
         thread = event.get("thread_ts") or event["ts"]
         channel = Channel(event["channel"], self.directory.channel_name(event["channel"]))
-        reply, blocks = self._reply(_unescape(words), event["user"], channel, thread)
+        reply, blocks = self._reply(_unescape(words), event["user"], channel, thread, client)
         say(text=reply.text, blocks=blocks, thread_ts=thread)
 
     def direct_message(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
@@ -169,7 +227,7 @@ class SlackHandlers:
             return  # our own messages and edits
         self._learn_zone(client, event["user"], event.get("text", ""))
         reply, blocks = self._reply(
-            _unescape(event.get("text", "")), event["user"], Channel(event["channel"]), None
+            _unescape(event.get("text", "")), event["user"], Channel(event["channel"]), None, client
         )
         say(text=reply.text, blocks=blocks)
 
@@ -243,6 +301,21 @@ class SlackHandlers:
         group = event.get("subteam_id") or (event.get("subteam") or {}).get("id")
         if group:
             self.directory.forget(str(group))
+
+    def approve(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """Approve on a request message: the same checks as `approve <id>`, answered privately."""
+        ack()
+        request_id = body["actions"][0]["value"]
+        reply = self.bot.handle(f"approve {request_id}", body["user"]["id"], "slack", queue=QUEUE)
+        respond(text=reply.text, replace_original=False, response_type="ephemeral")
+        self._deliver_announcements(client)
+
+    def deny(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        request_id = body["actions"][0]["value"]
+        reply = self.bot.handle(f"deny {request_id}", body["user"]["id"], "slack", queue=QUEUE)
+        respond(text=reply.text, replace_original=False, response_type="ephemeral")
+        self._deliver_announcements(client)
 
     # --- App Home -------------------------------------------------------------------
 

@@ -7,10 +7,13 @@ posts the full text as a file in the thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot import render
+from bot import messages, render
 from bot.jobs import JobRecord
+
+if TYPE_CHECKING:
+    from bot.approvals import ApprovalRequest
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -167,6 +170,36 @@ def confirm_blocks(prompt: str, token: str) -> list[Block]:
             ],
         },
     ]
+
+
+def approval_blocks(request: ApprovalRequest) -> list[Block]:
+    """The request message: what would run, for whom, until when; Approve / Deny while open."""
+    blocks: list[Block] = text_blocks(messages.approval_message(request))
+    if request.state.open:
+        value = str(request.id)
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"toilbot_approval_{request.id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "toilbot_approve",
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Approve"},
+                        "value": value,
+                    },
+                    {
+                        "type": "button",
+                        "action_id": "toilbot_deny",
+                        "style": "danger",
+                        "text": {"type": "plain_text", "text": "Deny"},
+                        "value": value,
+                    },
+                ],
+            }
+        )
+    return blocks
 
 
 def home_view(

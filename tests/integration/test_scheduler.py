@@ -18,7 +18,7 @@ from bot.errors import ConfigError
 from bot.schedule.announce import Announcer
 from bot.schedule.cron import Every
 from bot.schedule.scheduler import Scheduler, Task
-from bot.service import Bot
+from bot.service import Bot, Outcome
 from bot.store import Keys, Store
 from tests.conftest import ADMIN, OPERATOR, VIEWER, write_config
 
@@ -206,10 +206,12 @@ def test_a_freeze_skips_scheduled_changes_and_refuses_chat_changes(tmp_path, r):
     skipped = bot.schedules.history("patching", 1)[0]
     assert "skipped" == skipped["outcome"]
     assert "change freeze `year-end` is on until" in skipped["detail"]
-    refused = bot.handle("patch web-01", ADMIN, "test", confirmed=True)
-    assert not refused.ok
-    assert "change freeze `year-end` is on until" in refused.text
-    assert "ask an approver for an override" in refused.text
+    held = bot.handle("patch web-01", ADMIN, "test", confirmed=True)
+    assert Outcome.NEEDS_APPROVAL is held.outcome
+    assert "Change freeze `year-end` is on until" in held.text
+    assert "needs an approved override" in held.text
+    assert 1 == len(bot.jobs.recent(10))  # nothing more was queued
+    assert not bot.approve(held.approval.id, ADMIN).ok
     assert bot.handle("patch web-01 --check", ADMIN, "test").ok
 
 
