@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.audit import audit_key, parse_retention
 from bot.errors import ConfigError
 from bot.policy import USER_ID, Policy, load_policy
 from bot.schema import Node, load_yaml
@@ -63,6 +64,7 @@ class Settings:
     toil: ToilSettings
     redis_url: str | None
     data_dir: Path
+    audit_retention: int | None = None  # seconds audit entries are kept; None: forever
 
 
 def config_path(env: Mapping[str, str]) -> Path:
@@ -91,6 +93,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "policy",
             "jobs",
             "toil",
+            "audit",
         }
     )
     base = path.parent
@@ -152,6 +155,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         hands_on=toil_node.child("hands_on", "2m").duration(),
         thresholds=Thresholds(**percents),
     )
+    audit_retention = _audit_retention(root.child("audit", {}))
+    audit_key(env)  # a bad TOILBOT_AUDIT_KEY stops start-up here, with the fix
     redis_url = env.get("REDIS_URL") or None
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(
@@ -175,4 +180,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         toil=toil,
         redis_url=redis_url,
         data_dir=data_dir(env),
+        audit_retention=audit_retention,
     )
+
+
+def _audit_retention(node: Node) -> int | None:
+    """``audit: {retention: 365d}``; absent: keep every entry."""
+    node.check_keys({"retention"})
+    retention = node.child("retention", None)
+    if retention.value is None:
+        return None
+    seconds = parse_retention(str(retention.value))
+    if seconds is None:
+        raise retention.error(
+            f"{retention.value!r} is not a number of days",
+            "write e.g. 365d, or leave it out to keep every entry",
+        )
+    return seconds

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot import handlers, messages
+from bot.audit import Audit, AuditAction
 from bot.config import Settings
-from bot.errors import CommandError, JobError
+from bot.errors import AuditError, CommandError, JobError, ParseError
 from bot.inventory import Inventory, load_inventory
 from bot.jobs import JobRecord, Jobs
 from bot.parse import BuiltinCall, Invocation, parse
@@ -21,6 +22,7 @@ from bot.specs import CommandSpec, Confirm, load_specs
 from bot.store import QUEUE, Store
 
 log = logging.getLogger(__name__)
+AUDIT_TEXT = 1000  # characters of a command or reply kept in its audit entry
 
 
 class Outcome(StrEnum):
@@ -72,18 +74,80 @@ class Bot:
         notify: dict[str, str] | None = None,
     ) -> Reply:
         """Answer ``text`` from ``user``; a job goes on ``queue`` and reports to ``notify``."""
+        refused, detail = AuditAction.COMMAND_REFUSED, {}
         try:
-            return self._handle(text, user, source, confirmed, queue, notify)
-        except CommandError as exc:
-            return Reply(Outcome.REFUSED, str(exc))
-        except JobError as exc:
-            return Reply(Outcome.REFUSED, str(exc))
+            reply = self._handle(text, user, source, confirmed, queue, notify)
+        except ParseError as exc:
+            reply, refused = Reply(Outcome.REFUSED, str(exc)), AuditAction.COMMAND_PARSE_ERROR
+        except (CommandError, JobError) as exc:
+            reply = Reply(Outcome.REFUSED, str(exc))
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception(
                 "unexpected error handling %r for %s (reference %s)", text, user, reference
             )
-            return Reply(Outcome.REFUSED, messages.internal_error(reference))
+            reply = Reply(Outcome.REFUSED, messages.internal_error(reference))
+            refused, detail = AuditAction.COMMAND_ERROR, {"reference": reference}
+        return self._audited(reply, refused, detail, text, user, source, notify)
+
+    @property
+    def audit(self) -> Audit:
+        return self.jobs.audit
+
+    def _audited(
+        self,
+        reply: Reply,
+        refused: AuditAction,
+        detail: dict[str, str],
+        text: str,
+        user: str,
+        source: str,
+        notify: dict[str, str] | None,
+    ) -> Reply:
+        """Record the attempt (a queued job was recorded before it was queued).
+
+        A refusal or an answer whose entry cannot be written says so in the reply.
+        """
+        if reply.outcome is Outcome.QUEUED:
+            return reply
+        decision = reply.decision
+        if reply.outcome is Outcome.ANSWERED:
+            action = AuditAction.COMMAND_ANSWERED
+        elif reply.outcome is Outcome.NEEDS_CONFIRMATION:
+            action = AuditAction.CONFIRMATION_ASKED
+        elif decision is not None and not decision.allowed:
+            action = AuditAction.COMMAND_DENIED
+        else:
+            action = refused
+        try:
+            self.audit.record(
+                action,
+                user=user,
+                source=source,
+                channel=(notify or {}).get("channel"),
+                command=text.strip()[:AUDIT_TEXT],
+                decision=None if decision is None else _verdict(decision),
+                rule=None if decision is None else decision.rule,
+                outcome=reply.text[:AUDIT_TEXT] if reply.outcome is Outcome.REFUSED else None,
+                detail=detail,
+            )
+        except AuditError as exc:
+            log.error("audit entry %s for %r by %s not written: %s", action, text, user, exc)
+            return replace(reply, text=reply.text + messages.audit_not_written(str(exc)))
+        return reply
+
+    def record_confirmation(
+        self, confirmed: bool, text: str, user: str, source: str, channel: str | None = None
+    ) -> None:
+        """The requester's answer to a confirmation prompt (logged if it cannot be written:
+        the run that follows is audited before it is queued)."""
+        self.audit.try_record(
+            AuditAction.CONFIRMATION_CONFIRMED if confirmed else AuditAction.CONFIRMATION_DECLINED,
+            user=user,
+            source=source,
+            channel=channel,
+            command=text.strip()[:AUDIT_TEXT],
+        )
 
     def _handle(
         self,
@@ -132,6 +196,28 @@ class Bot:
                 messages.confirm_prompt(command, list(invocation.hosts)),
                 decision=decision,
             )
-        record = self.jobs.submit(invocation, user, source, queue, notify)
+
+        def audited(record: JobRecord) -> None:
+            self.audit.record(
+                AuditAction.COMMAND_ACCEPTED,
+                user=user,
+                source=source,
+                channel=(notify or {}).get("channel"),
+                command=command,
+                decision=_verdict(decision),
+                rule=decision.rule,
+                job=record.id,
+                detail={
+                    "hosts": record.hosts,
+                    "check_mode": record.check_mode,
+                    "confirmed": confirmed,
+                },
+            )
+
+        record = self.jobs.submit(invocation, user, source, queue, notify, before_queue=audited)
         text = messages.queued(record.id, command, len(record.hosts), record.check_mode)
         return Reply(Outcome.QUEUED, text, job=record, decision=decision)
+
+
+def _verdict(decision: Decision) -> str:
+    return "allowed" if decision.allowed else "denied"
