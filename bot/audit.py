@@ -418,8 +418,10 @@ class Audit:
                 return Break(Problem.REORDERED, entry.id, entry.seq, text_)
             text_ = messages.audit_deleted(want, entry.seq - 1, entry.id, entry.seq)
             return Break(Problem.DELETED, entry.id, entry.seq, text_)
-        after = last.seq if last else expected.seq
-        text_ = messages.audit_out_of_order(entry.id, entry.seq, after)
+        if last is None:  # older than the anchor says is left: the anchor was edited
+            text_ = messages.audit_bad_start(entry.id, entry.seq, anchor is not None)
+            return Break(Problem.EDITED, entry.id, entry.seq, text_)
+        text_ = messages.audit_out_of_order(entry.id, entry.seq, last.seq)
         return Break(Problem.REORDERED, entry.id, entry.seq, text_)
 
     def _find_seq(self, seq: int, start: str) -> str | None:

@@ -654,6 +654,10 @@ def audit_line(entry: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def audit_requester_rule(user: str) -> str:
+    return f"only the requester, {user}, confirms"
+
+
 def bad_audit_time(text: str) -> str:
     return (
         f"`{text}` is not a time. Write a date (2026-11-01, midnight in the configured "

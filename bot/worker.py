@@ -10,6 +10,7 @@ import contextlib
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -19,13 +20,14 @@ from rq.job import Job
 from bot import messages
 from bot.config import Settings
 from bot.execute import use_settings
-from bot.jobs import Jobs, JobStatus, kill_orphan
+from bot.jobs import Jobs, JobStatus, kill_orphan, worker_identity
 from bot.slack import outbox
 from bot.slack.client import make_client
 from bot.slack.settings import slack_configured, slack_settings
 from bot.store import QUEUE, Keys, Store
 
 log = logging.getLogger(__name__)
+RETENTION_EVERY = 3600  # seconds between audit retention passes of a worker
 
 
 def _job_number(rq_job: Job) -> int | None:
@@ -50,10 +52,12 @@ def _horse_killed(jobs: Jobs) -> Any:
 class Reaper(threading.Thread):
     """Every few seconds: fail the jobs of dead workers, deliver Slack results still owed."""
 
-    def __init__(self, jobs: Jobs, lease_seconds: int) -> None:
+    def __init__(self, jobs: Jobs, lease_seconds: int, retention: int | None = None) -> None:
         super().__init__(name="toilbot-reaper", daemon=True)
         self.jobs = jobs
         self.lease_seconds = lease_seconds
+        self.retention = retention  # audit retention in seconds; None: keep every entry
+        self.trimmed_at = 0.0
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -64,8 +68,18 @@ class Reaper(threading.Thread):
                     log.warning("job %s: its worker died; marked failed", job_id)
                 if client is not None:
                     outbox.deliver_due(self.jobs.r, client)
+                self._apply_retention()
             except Exception:
                 log.exception("reaper pass failed")
+
+    def _apply_retention(self) -> None:
+        """At most once an hour: drop audit entries older than the configured retention."""
+        if self.retention is None or time.time() - self.trimmed_at < RETENTION_EVERY:
+            return
+        self.trimmed_at = time.time()
+        removed = self.jobs.audit.trim(self.retention, user="toilbot", source=worker_identity())
+        if removed:
+            log.info("audit retention: removed %s entries", removed)
 
 
 def run_worker(settings: Settings, store: Store, burst: bool = False) -> None:
@@ -73,7 +87,7 @@ def run_worker(settings: Settings, store: Store, burst: bool = False) -> None:
     use_settings(settings)
     jobs = Jobs(store.redis, settings.jobs.keep, settings.jobs.output_lines)
     jobs.reap(settings.jobs.lease_seconds)
-    reaper = Reaper(jobs, settings.jobs.lease_seconds)
+    reaper = Reaper(jobs, settings.jobs.lease_seconds, settings.audit_retention)
     reaper.start()
     worker = Worker(
         [Queue(QUEUE, connection=store.redis)],
