@@ -216,9 +216,13 @@ def _audit(args: argparse.Namespace, settings: Settings, bot: Bot) -> int:
             print(messages.bad_audit_time(value), file=sys.stderr)
             return EXIT_REFUSED
         bounds.append(moment)
-    for entry in audit.entries(*bounds):
-        if args.json:
-            print(json.dumps(entry.to_json(), ensure_ascii=False))
-        else:
-            print(messages.audit_line(entry.data))
+    try:
+        for entry in audit.entries(*bounds):
+            if args.json:
+                print(json.dumps(entry.to_json(), ensure_ascii=False))
+            else:
+                print(messages.audit_line(entry.data))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `toilbot audit export | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -5,6 +5,7 @@ Plain text with Slack mrkdwn backticks; the console prints it as is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -630,7 +631,8 @@ def audit_intact(count: int, first: int | None, last: int | None, trimmed: int, 
 
 
 def audit_broken(problem: str, text: str, checked: int) -> str:
-    return f"Audit log BROKEN ({problem}): {text}. {checked} entries before it are intact."
+    before = "1 entry" if checked == 1 else f"{checked} entries"
+    return f"Audit log BROKEN ({problem}): {text}. {before} before it intact."
 
 
 def audit_line(entry: dict[str, Any]) -> str:
@@ -648,9 +650,14 @@ def audit_line(entry: dict[str, Any]) -> str:
         parts.append(f"{entry['decision']}{rule}")
     if entry.get("outcome"):
         parts.append(f"-> {entry['outcome']}")
-    detail = entry.get("detail") or {}
+    detail = {k: v for k, v in (entry.get("detail") or {}).items() if v is not None}
     if detail:
-        parts.append(" ".join(f"{k}={v}" for k, v in sorted(detail.items())))
+        parts.append(
+            " ".join(
+                f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+                for k, v in sorted(detail.items())
+            )
+        )
     return "  ".join(parts)
 
 

@@ -346,7 +346,7 @@ def test_cli_verify_export_and_a_tampered_entry(env, r):
     broken = toilbot_cli(env, "audit", "verify")
     assert 1 == broken.returncode
     assert f"Audit log BROKEN (edited): entry seq 3 (id {items[2][0]})" in broken.stdout
-    assert "2 entries before it are intact" in broken.stdout
+    assert "2 entries before it intact" in broken.stdout
 
 
 def test_cli_bad_time_and_trim_without_retention(env, r):
