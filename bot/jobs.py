@@ -230,9 +230,11 @@ class Jobs:
         try:
             if before_queue is not None:
                 before_queue(record)
-        except AuditError as exc:
+        except Exception as exc:  # never a job left queued, locked and off the queue
             self.finish(job_id, JobStatus.QUEUED, JobStatus.FAILED, str(exc))
-            raise JobError(messages.job_not_audited(job_id, str(exc))) from None
+            if isinstance(exc, AuditError):
+                raise JobError(messages.job_not_audited(job_id, str(exc))) from None
+            raise
         try:
             Queue(queue, connection=self.r).enqueue_call(
                 RUN_JOB,
