@@ -30,6 +30,7 @@ from typing import Any
 import redis
 from redis.typing import EncodableT, FieldT
 
+from bot.audit import Audit, AuditAction
 from bot.parse import Invocation
 from bot.slack.announce import approval_changed
 from bot.store import Keys, text, text_map, texts
@@ -195,8 +196,9 @@ class Step:
 class Approvals:
     """Approval requests on one Redis."""
 
-    def __init__(self, r: redis.Redis) -> None:
+    def __init__(self, r: redis.Redis, audit: Audit | None = None) -> None:
         self.r = r
+        self.audit = audit
         self._script = r.register_script(_TRANSITION)
 
     # --- create and read -------------------------------------------------------
@@ -235,7 +237,7 @@ class Approvals:
         pipe.zadd(Keys.approvals, {str(request.id): now})
         pipe.zadd(Keys.approvals_pending, {str(request.id): request.expires_at})
         pipe.execute()
-        self._record(request, "requested", requester)
+        self._record(request, "requested", requester, "requested")
         self._trim()
         return request
 
@@ -310,12 +312,30 @@ class Approvals:
         )
         request = self.get(request_id)
         if code in _DONE and request is not None:
-            self._record(request, code, who)
+            self._record(request, code, who, _EVENTS.get(action, code))
         return Step(code, request)
 
-    def _record(self, request: ApprovalRequest, code: str, who: str) -> None:
+    def _record(self, request: ApprovalRequest, code: str, who: str, event: str) -> None:
         """THE one place every approval event passes (requested, counted, approved, denied,
-        expired, executed, failed), after it happened: the audit call belongs here."""
+        expired, executed, failed), after it happened: audited, then announced."""
+        if self.audit is not None and event != "executed":  # the job's own entry says that
+            self.audit.try_record(
+                _AUDITED.get(event, AuditAction.APPROVAL_APPROVED),
+                user=who,
+                source=request.source,
+                channel=request.channel,
+                command=request.command,
+                job=request.job_id,
+                outcome=event,
+                detail={
+                    "request": request.id,
+                    "digest": request.digest,
+                    "hosts": request.hosts,
+                    "approvers": request.approvers,
+                    "quorum": request.quorum,
+                    "reason": request.reason,
+                },
+            )
         approval_changed(self.r, request, code, who)
 
     def _trim(self) -> None:
@@ -327,6 +347,13 @@ class Approvals:
                     self.r.zrem(Keys.approvals, raw)
 
 
+_EVENTS = {"deny": "denied", "expire": "expired", "run": "executed", "fail": "failed"}
+_AUDITED = {  # approval event -> audit action; "counted", "approved", "executed" are approvals
+    "requested": AuditAction.APPROVAL_REQUESTED,
+    "denied": AuditAction.APPROVAL_DENIED,
+    "expired": AuditAction.APPROVAL_EXPIRED,
+    "failed": AuditAction.APPROVAL_DENIED,
+}
 _JSON = ("hosts", "values", "approvers", "notify")
 _FLOAT = ("created_at", "expires_at", "decided_at")
 _INT = ("id", "quorum", "job_id")

@@ -1,4 +1,4 @@
-"""toilbot console | exec | worker | check: the only place that exits."""
+"""toilbot console | exec | worker | check | audit ...: the only place that exits."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 
 from bot import messages
+from bot.audit import parse_when
 from bot.check import run_checks
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, StoreError, ToilbotError
@@ -23,6 +24,8 @@ from bot.schedule.scheduler import Scheduler
 from bot.service import Bot
 from bot.store import Store, connect
 from bot.worker import run_worker
+
+EXIT_AUDIT_BROKEN = 1  # `toilbot audit verify` found an edited, deleted or reordered entry
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,6 +83,16 @@ def _parser() -> argparse.ArgumentParser:
     te.add_argument("--since", required=True, help="a date (team midnight) or ISO time")
     te.add_argument("--until", help="a date or ISO time (default: now)")
     te.add_argument("--format", choices=("csv", "json"), default="csv", help="default csv")
+    au = sub.add_parser("audit", help="the audit log: `toilbot audit verify`, `export --since 7d`")
+    au_sub = au.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    ae = au_sub.add_parser("export", help="print entries, oldest first")
+    ae.add_argument(
+        "--since", help="a date (2026-11-01), a time (2026-11-01T09:30Z) or an age (7d)"
+    )
+    ae.add_argument("--until", help="same forms; entries before this time (default: now)")
+    ae.add_argument("--json", action="store_true", help="one JSON object per line")
+    au_sub.add_parser("verify", help="check the hash chain; names the first broken entry")
+    au_sub.add_parser("trim", help="apply audit.retention from toilbot.yaml now")
     rn = sub.add_parser("run", help="the Slack app and a worker in one process, for small teams")
     rn.add_argument(
         "--port",
@@ -127,6 +140,8 @@ def _dispatch(
     if args.command == "toil":
         toil = {"summary": _toil_summary, "import": _toil_import, "export": _toil_export}
         return toil.get(args.toil_command, _toil_report)(args, settings, store)
+    if args.command == "audit":
+        return _audit(args, settings, bot)
     if args.command == "scheduler":
         print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
         _run_scheduler(bot, store)
@@ -290,4 +305,48 @@ def _toil_export(args: argparse.Namespace, settings: Settings, store: Store) -> 
         print(messages.bad_since(args.until), file=sys.stderr)
         return EXIT_REFUSED
     sys.stdout.write(export_entries(Ledger(store.redis).between(since, until), args.format))
+    return 0
+
+
+def _audit(args: argparse.Namespace, settings: Settings, bot: Bot) -> int:
+    audit = bot.audit
+    if args.audit_command == "verify":
+        result = audit.verify()
+        if result.broken is None:
+            print(
+                messages.audit_intact(
+                    result.count,
+                    result.first_seq,
+                    result.last_seq,
+                    result.trimmed_through,
+                    result.keyed,
+                )
+            )
+            return 0
+        broken = result.broken
+        print(messages.audit_broken(broken.problem.value, broken.text, result.count))
+        return EXIT_AUDIT_BROKEN
+    if args.audit_command == "trim":
+        if settings.audit_retention is None:
+            print(messages.audit_no_retention())
+            return 0
+        removed = audit.trim(settings.audit_retention, user="toilbot", source="cli")
+        print(messages.audit_trim_done(removed, settings.audit_retention // 86400))
+        return 0
+    bounds = []
+    for value in (args.since, args.until):
+        moment = None if value is None else parse_when(value, settings.timezone)
+        if value is not None and moment is None:
+            print(messages.bad_audit_time(value), file=sys.stderr)
+            return EXIT_REFUSED
+        bounds.append(moment)
+    try:
+        for entry in audit.entries(*bounds):
+            if args.json:
+                print(json.dumps(entry.to_json(), ensure_ascii=False))
+            else:
+                print(messages.audit_line(entry.data))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `toilbot audit export | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.audit import audit_key, parse_retention
 from bot.errors import ConfigError, ParseError
 from bot.policy import USER_ID, Policy, load_policy
 from bot.schedule.cron import Cron, parse_cron
@@ -76,6 +77,7 @@ class Settings:
     redis_url: str | None
     data_dir: Path
     approvals: ApprovalSettings = ApprovalSettings()
+    audit_retention: int | None = None  # seconds audit entries are kept; None: forever
 
 
 def config_path(env: Mapping[str, str]) -> Path:
@@ -109,6 +111,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "freezes",
             "maintenance_windows",
             "approvals",
+            "audit",
         }
     )
     base = path.parent
@@ -195,6 +198,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         expiry=expiry_node.duration(),
         quorum=approvals_node.child("quorum", 1).number(1, 10),
     )
+    audit_retention = _audit_retention(root.child("audit", {}))
+    audit_key(env)  # a bad TOILBOT_AUDIT_KEY stops start-up here, with the fix
     redis_url = env.get("REDIS_URL") or None
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(
@@ -220,4 +225,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=redis_url,
         data_dir=data_dir(env),
         approvals=approvals,
+        audit_retention=audit_retention,
     )
+
+
+def _audit_retention(node: Node) -> int | None:
+    """``audit: {retention: 365d}``; absent: keep every entry."""
+    node.check_keys({"retention"})
+    retention = node.child("retention", None)
+    if retention.value is None:
+        return None
+    seconds = parse_retention(str(retention.value))
+    if seconds is None:
+        raise retention.error(
+            f"{retention.value!r} is not a number of days",
+            "write e.g. 365d, or leave it out to keep every entry",
+        )
+    return seconds

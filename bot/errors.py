@@ -6,7 +6,8 @@
     ├── CommandError              what a person typed cannot run
     │   ├── ParseError            the text does not match a command
     │   └── Denied                the policy says no
-    └── JobError                  a job cannot be found, queued or cancelled
+    ├── JobError                  a job cannot be found, queued or cancelled
+    └── AuditError                the audit log cannot be written or read
 
 Every message says what is wrong and how to fix it. Only the CLI exits.
 """
@@ -48,3 +49,7 @@ class Denied(CommandError):
 
 class JobError(ToilbotError):
     """A job cannot be found, queued or cancelled."""
+
+
+class AuditError(ToilbotError):
+    """The audit log cannot be written or read (Redis failed, or its head key is damaged)."""

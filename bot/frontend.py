@@ -70,7 +70,9 @@ class Session:
         queue = local_queue() if self.local_worker else QUEUE
         reply = self.bot.handle(text, self.user, self.source, queue=queue)
         if reply.outcome is Outcome.NEEDS_CONFIRMATION:
-            if confirm(reply.text):
+            confirmed = confirm(reply.text)
+            self.bot.record_confirmation(confirmed, text, self.user, self.source)
+            if confirmed:
                 reply = self.bot.handle(text, self.user, self.source, confirmed=True, queue=queue)
             else:
                 how = (

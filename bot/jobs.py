@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -24,7 +25,8 @@ from redis.typing import EncodableT, FieldT
 from rq import Queue
 
 from bot import messages
-from bot.errors import JobError
+from bot.audit import Audit, AuditAction
+from bot.errors import AuditError, JobError
 from bot.locks import Conflict, HostLocks
 from bot.parse import Invocation
 from bot.store import LOCAL_QUEUE_PREFIX, QUEUE, Keys, text, text_map, texts
@@ -164,8 +166,15 @@ return 1
 class Jobs:
     """Job records on one Redis."""
 
-    def __init__(self, r: redis.Redis, keep: int = 1000, output_lines: int = 200) -> None:
+    def __init__(
+        self,
+        r: redis.Redis,
+        keep: int = 1000,
+        output_lines: int = 200,
+        audit: Audit | None = None,
+    ) -> None:
         self.r = r
+        self.audit = audit if audit is not None else Audit.from_env(r)
         self.keep = keep
         self.output_lines = output_lines
         self.locks = HostLocks(r)
@@ -181,8 +190,13 @@ class Jobs:
         queue: str = QUEUE,
         notify: dict[str, str] | None = None,
         scheduled: tuple[str, int] | None = None,
+        before_queue: Callable[[JobRecord], object] | None = None,
     ) -> JobRecord:
-        """Record the job and put it on ``queue``; nothing is left half-written."""
+        """Record the job and put it on ``queue``; nothing is left half-written.
+
+        ``before_queue`` (the audit entry) runs once the job has its id; if it raises
+        AuditError the job ends failed before any worker can see it.
+        """
         job_id = int(self.r.incr(Keys.job_seq))
         spec = invocation.spec
         locks = list(invocation.hosts) if invocation.changes_hosts else []
@@ -220,6 +234,14 @@ class Jobs:
         pipe.zadd(Keys.jobs, {str(job_id): record.created_at})
         pipe.sadd(Keys.running, job_id)
         pipe.execute()
+        try:
+            if before_queue is not None:
+                before_queue(record)
+        except Exception as exc:  # never a job left queued, locked and off the queue
+            self.finish(job_id, JobStatus.QUEUED, JobStatus.FAILED, str(exc))
+            if isinstance(exc, AuditError):
+                raise JobError(messages.job_not_audited(job_id, str(exc))) from None
+            raise
         try:
             Queue(queue, connection=self.r).enqueue_call(
                 RUN_JOB,
@@ -292,7 +314,21 @@ class Jobs:
             pipe.delete(Keys.job_lease(job_id), Keys.job_cancel(job_id))
             pipe.execute()
             self.publish(job_id, "end", {"status": status.value, "reason": reason})
+            self._audit_finish(job_id, status, reason)
         return done
+
+    def _audit_finish(self, job_id: int, status: JobStatus, reason: str | None) -> None:
+        """job.finished: the requester, the command and how it ended (never raises)."""
+        user, source, command = texts(self.r.hmget(Keys.job(job_id), "user", "source", "command"))
+        self.audit.try_record(
+            AuditAction.JOB_FINISHED,
+            user=user,
+            source=worker_identity(),
+            command=command,
+            job=job_id,
+            outcome=status.value,
+            detail={"reason": reason, "requested_from": source},
+        )
 
     def record_progress(
         self, job_id: int, hosts: list[HostResult], output: list[str], event: dict[str, Any] | None
@@ -316,6 +352,13 @@ class Jobs:
     # --- cancel ---------------------------------------------------------------
 
     def cancel(self, job_id: int, by: str) -> str:
+        answer = self._cancel(job_id, by)
+        self.audit.try_record(
+            AuditAction.JOB_CANCEL, user=by, source=worker_identity(), job=job_id, outcome=answer
+        )
+        return answer
+
+    def _cancel(self, job_id: int, by: str) -> str:
         record = self.get(job_id)
         if record.status is JobStatus.QUEUED and self.finish(
             job_id, JobStatus.QUEUED, JobStatus.CANCELED, messages.job_cancelled_by(by)

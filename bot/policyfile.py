@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.audit import Audit, AuditAction
 from bot.errors import ConfigError
 from bot.inventory import Inventory
 from bot.policy import Policy, load_policy
@@ -48,8 +51,10 @@ class PolicyFile:
         policy: Policy,
         inventory: Inventory,
         specs: Mapping[str, CommandSpec],
+        audit: Audit | None = None,
     ) -> None:
         self.path = path
+        self.audit = audit
         self.inventory = inventory
         self.specs = specs
         self._lock = threading.Lock()
@@ -91,6 +96,19 @@ class PolicyFile:
         except ConfigError as exc:
             log.error("policy not reloaded, the last good one stays in force: %s", exc)
             self.state = PolicyState(self.state.policy, self.state.loaded_at, str(exc), time.time())
+            self._audit(AuditAction.POLICY_REJECTED, str(exc))
             return
         log.warning("policy reloaded from %s", self.path)
         self.state = PolicyState(policy, time.time())
+        self._audit(AuditAction.POLICY_RELOADED, None)
+
+    def _audit(self, action: AuditAction, problem: str | None) -> None:
+        """Each process that reloads says so (its host and pid are the source)."""
+        if self.audit is not None:
+            self.audit.try_record(
+                action,
+                user="toilbot",
+                source=f"{socket.gethostname()}:{os.getpid()}",
+                outcome=problem,
+                detail={"file": str(self.path), "sha256": self._digest},
+            )

@@ -9,13 +9,14 @@ import dataclasses
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot import handlers, messages
 from bot.approvals import ApprovalRequest, Approvals, ApprovalState, Vote, command_hash
+from bot.audit import Audit, AuditAction
 from bot.config import Settings
-from bot.errors import CommandError, JobError, ParseError
+from bot.errors import AuditError, CommandError, JobError, ParseError
 from bot.inventory import Inventory, load_inventory
 from bot.jobs import JobRecord, Jobs
 from bot.parse import BuiltinCall, Channel, Invocation, parse
@@ -29,6 +30,7 @@ from bot.store import QUEUE, Store
 from bot.usergroups import GroupDirectory, Membership, NoGroups
 
 log = logging.getLogger(__name__)
+AUDIT_TEXT = 1000  # characters of a command or reply kept in its audit entry
 
 
 class Outcome(StrEnum):
@@ -65,7 +67,7 @@ class Bot:
     approvals: Approvals = field(init=False)
 
     def __post_init__(self) -> None:
-        self.approvals = Approvals(self.jobs.r)
+        self.approvals = Approvals(self.jobs.r, self.jobs.audit)
 
     @classmethod
     def load(cls, settings: Settings, store: Store) -> Bot:
@@ -88,13 +90,14 @@ class Bot:
                     "schedule a command such as `patch web --security-only`",
                 )
             configured[name] = schedule
+        jobs = Jobs(store.redis, settings.jobs.keep, settings.jobs.output_lines)
         return cls(
             settings,
             specs,
             inventory,
-            Jobs(store.redis, settings.jobs.keep, settings.jobs.output_lines),
+            jobs,
             Registry(store.redis, configured),
-            PolicyFile(settings.config_path, settings.policy, inventory, specs),
+            PolicyFile(settings.config_path, settings.policy, inventory, specs, jobs.audit),
         )
 
     @property
@@ -127,20 +130,82 @@ class Bot:
         outside Slack (console, exec), where rules limited to channels never apply.
         ``scheduled`` is (schedule name, fire time) when the scheduler runs it.
         """
+        refused, detail = AuditAction.COMMAND_REFUSED, {}
         try:
-            return self._handle(
+            reply = self._handle(
                 text, user, source, confirmed, queue, notify, Channel.of(channel), scheduled
             )
-        except CommandError as exc:
-            return Reply(Outcome.REFUSED, str(exc))
-        except JobError as exc:
-            return Reply(Outcome.REFUSED, str(exc))
+        except ParseError as exc:
+            reply, refused = Reply(Outcome.REFUSED, str(exc)), AuditAction.COMMAND_PARSE_ERROR
+        except (CommandError, JobError) as exc:
+            reply = Reply(Outcome.REFUSED, str(exc))
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception(
                 "unexpected error handling %r for %s (reference %s)", text, user, reference
             )
-            return Reply(Outcome.REFUSED, messages.internal_error(reference))
+            reply = Reply(Outcome.REFUSED, messages.internal_error(reference))
+            refused, detail = AuditAction.COMMAND_ERROR, {"reference": reference}
+        return self._audited(reply, refused, detail, text, user, source, notify)
+
+    @property
+    def audit(self) -> Audit:
+        return self.jobs.audit
+
+    def _audited(
+        self,
+        reply: Reply,
+        refused: AuditAction,
+        detail: dict[str, str],
+        text: str,
+        user: str,
+        source: str,
+        notify: dict[str, str] | None,
+    ) -> Reply:
+        """Record the attempt (a queued job was recorded before it was queued).
+
+        A refusal or an answer whose entry cannot be written says so in the reply.
+        """
+        if reply.outcome is Outcome.QUEUED:
+            return reply
+        decision = reply.decision
+        if reply.outcome is Outcome.ANSWERED:
+            action = AuditAction.COMMAND_ANSWERED
+        elif reply.outcome is Outcome.NEEDS_CONFIRMATION:
+            action = AuditAction.CONFIRMATION_ASKED
+        elif decision is not None and not decision.allowed:
+            action = AuditAction.COMMAND_DENIED
+        else:
+            action = refused
+        try:
+            self.audit.record(
+                action,
+                user=user,
+                source=source,
+                channel=(notify or {}).get("channel"),
+                command=text.strip()[:AUDIT_TEXT],
+                decision=None if decision is None else _verdict(decision),
+                rule=None if decision is None else decision.rule,
+                outcome=reply.text[:AUDIT_TEXT] if reply.outcome is Outcome.REFUSED else None,
+                detail=detail,
+            )
+        except AuditError as exc:
+            log.error("audit entry %s for %r by %s not written: %s", action, text, user, exc)
+            return replace(reply, text=reply.text + messages.audit_not_written(str(exc)))
+        return reply
+
+    def record_confirmation(
+        self, confirmed: bool, text: str, user: str, source: str, channel: str | None = None
+    ) -> None:
+        """The requester's answer to a confirmation prompt (logged if it cannot be written:
+        the run that follows is audited before it is queued)."""
+        self.audit.try_record(
+            AuditAction.CONFIRMATION_CONFIRMED if confirmed else AuditAction.CONFIRMATION_DECLINED,
+            user=user,
+            source=source,
+            channel=channel,
+            command=text.strip()[:AUDIT_TEXT],
+        )
 
     def _handle(
         self,
@@ -218,9 +283,42 @@ class Bot:
                 messages.confirm_prompt(command, list(invocation.hosts)),
                 decision=decision,
             )
-        record = self.jobs.submit(invocation, user, source, queue, notify, scheduled)
+
+        record = self._queue(
+            invocation, user, source, queue, notify, scheduled, decision, {"confirmed": confirmed}
+        )
         text = messages.queued(record.id, command, len(record.hosts), record.check_mode)
         return Reply(Outcome.QUEUED, text, job=record, decision=decision)
+
+    def _queue(
+        self,
+        invocation: Invocation,
+        user: str,
+        source: str,
+        queue: str,
+        notify: dict[str, str] | None,
+        scheduled: tuple[str, int] | None,
+        decision: Decision,
+        detail: dict[str, object],
+    ) -> JobRecord:
+        """Submit the job; its command.accepted entry is written before any worker sees it."""
+
+        def audited(record: JobRecord) -> None:
+            self.audit.record(
+                AuditAction.COMMAND_ACCEPTED,
+                user=user,
+                source=source,
+                channel=(notify or {}).get("channel"),
+                command=record.command,
+                decision=_verdict(decision),
+                rule=decision.rule,
+                job=record.id,
+                detail={"hosts": record.hosts, "check_mode": record.check_mode, **detail},
+            )
+
+        return self.jobs.submit(
+            invocation, user, source, queue, notify, scheduled, before_queue=audited
+        )
 
     def confirmation_level(
         self, invocation: Invocation, decision: Decision, freeze: Freeze | None = None
@@ -279,7 +377,16 @@ class Bot:
             }.get(vote) or messages.approval_closed(request_id, now.state.value, now.job_id)
             return Reply(Outcome.REFUSED, text, decision=decision, approval=now)
         try:
-            record = self.jobs.submit(invocation, now.requester, now.source, queue, now.notify)
+            record = self._queue(
+                invocation,
+                now.requester,
+                now.source,
+                queue,
+                now.notify,
+                None,
+                decision,
+                {"approval": now.id, "approvers": now.approvers, "digest": now.digest},
+            )
         except JobError as exc:
             self.approvals.fail(request_id, str(exc))
             return Reply(Outcome.REFUSED, messages.approval_stale(request_id, str(exc)))
@@ -344,3 +451,7 @@ def _refusal(parsed: Invocation | BuiltinCall, user: str, decision: Decision) ->
         command = name if isinstance(parsed, BuiltinCall) else parsed.normalized()
         return messages.not_allowed(user, command, decision.rule)
     return messages.denied(user, name, decision.permission or "")
+
+
+def _verdict(decision: Decision) -> str:
+    return "allowed" if decision.allowed else "denied"

@@ -53,6 +53,9 @@ class Keys:
     def job(job_id: int) -> str:
         return f"toilbot:job:{job_id}"  # HASH: the job record
 
+    audit = "toilbot:audit"  # STREAM: the hash-chained audit log, never trimmed but by retention
+    audit_head = "toilbot:audit:head"  # STRING "seq hash": the newest entry, for compare-and-set
+    audit_anchor = "toilbot:audit:anchor"  # STRING JSON {seq, hash, id}: last entry trimmed
     slack_outbox = "toilbot:slack:outbox"  # ZSET delivery JSON -> due time
     toil_seq = "toilbot:toil:seq"  # INCR -> next ledger entry id
     toil_entries = "toilbot:toil:entries"  # ZSET entry id -> start (the whole team)

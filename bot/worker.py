@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -21,7 +22,7 @@ from bot import messages
 from bot.approvals import Approvals
 from bot.config import Settings
 from bot.execute import use_settings
-from bot.jobs import Jobs, JobStatus, kill_orphan
+from bot.jobs import Jobs, JobStatus, kill_orphan, worker_identity
 from bot.slack import outbox
 from bot.slack.client import make_client
 from bot.slack.settings import slack_configured, slack_settings
@@ -29,6 +30,7 @@ from bot.slack.still_working import ask_still_working
 from bot.store import QUEUE, Keys, Store
 
 log = logging.getLogger(__name__)
+RETENTION_EVERY = 3600  # seconds between audit retention passes of a worker
 
 
 def _job_number(rq_job: Job) -> int | None:
@@ -55,12 +57,20 @@ class Reaper(threading.Thread):
     time, deliver Slack results and announcements still owed, and ask people whose timer ran
     past its limit whether they are still working."""
 
-    def __init__(self, jobs: Jobs, lease_seconds: int, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        jobs: Jobs,
+        lease_seconds: int,
+        settings: Settings | None = None,
+        retention: int | None = None,
+    ) -> None:
         super().__init__(name="toilbot-reaper", daemon=True)
         self.jobs = jobs
-        self.approvals = Approvals(jobs.r)
+        self.approvals = Approvals(jobs.r, jobs.audit)
         self.lease_seconds = lease_seconds
         self.settings = settings
+        self.retention = retention  # audit retention in seconds; None: keep every entry
+        self.trimmed_at = 0.0
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -75,8 +85,18 @@ class Reaper(threading.Thread):
                     outbox.deliver_due(self.jobs.r, client)
                     if self.settings is not None:
                         ask_still_working(self.jobs.r, self.settings, client)
+                self._apply_retention()
             except Exception:
                 log.exception("reaper pass failed")
+
+    def _apply_retention(self) -> None:
+        """At most once an hour: drop audit entries older than the configured retention."""
+        if self.retention is None or time.time() - self.trimmed_at < RETENTION_EVERY:
+            return
+        self.trimmed_at = time.time()
+        removed = self.jobs.audit.trim(self.retention, user="toilbot", source=worker_identity())
+        if removed:
+            log.info("audit retention: removed %s entries", removed)
 
 
 def run_worker(settings: Settings, store: Store, burst: bool = False) -> None:
@@ -84,7 +104,7 @@ def run_worker(settings: Settings, store: Store, burst: bool = False) -> None:
     use_settings(settings)
     jobs = Jobs(store.redis, settings.jobs.keep, settings.jobs.output_lines)
     jobs.reap(settings.jobs.lease_seconds)
-    reaper = Reaper(jobs, settings.jobs.lease_seconds, settings)
+    reaper = Reaper(jobs, settings.jobs.lease_seconds, settings, settings.audit_retention)
     reaper.start()
     worker = Worker(
         [Queue(QUEUE, connection=store.redis)],

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bot import messages
+from bot.audit import AuditAction
 from bot.errors import Denied, ParseError
 from bot.parse import Channel, Invocation, parse, suggest
 from bot.schedule.cron import Cron
@@ -36,18 +37,42 @@ def run(bot: Bot, user: str, words: tuple[str, ...], channel: Channel | None = N
     if verb == "skip":
         if user != schedule.owner:
             _require(bot, user, PERMISSION, verb)
-        return _skip(bot, schedule, user, args[1:])
+        answer = _skip(bot, schedule, user, args[1:])
+        _audit(bot, AuditAction.SCHEDULE_SKIPPED, user, channel, schedule, answer)
+        return answer
     _require(bot, user, PERMISSION, verb)
     if verb == "pause":
         if not bot.schedules.pause(name, user):
             return messages.schedule_already(name, "paused")
+        _audit(bot, AuditAction.SCHEDULE_PAUSED, user, channel, schedule)
         return messages.schedule_paused(name)
     if verb == "resume":
         if not bot.schedules.resume(name, int(time.time())):
             return messages.schedule_already(name, "running")
+        _audit(bot, AuditAction.SCHEDULE_RESUMED, user, channel, schedule)
         return messages.schedule_resumed(name, _next(schedule, bot))
     bot.schedules.remove(name)
+    _audit(bot, AuditAction.SCHEDULE_REMOVED, user, channel, schedule)
     return messages.schedule_removed(name)
+
+
+def _audit(
+    bot: Bot,
+    action: AuditAction,
+    user: str,
+    channel: Channel | None,
+    schedule: Schedule,
+    outcome: str | None = None,
+) -> None:
+    bot.audit.try_record(
+        action,
+        user=user,
+        source="schedule command",
+        channel=channel.label() if channel else None,
+        command=schedule.command,
+        outcome=outcome,
+        detail={"schedule": schedule.name, "when": schedule.describe(), "owner": schedule.owner},
+    )
 
 
 def _require(bot: Bot, user: str, permission: str, verb: str) -> None:
@@ -95,6 +120,7 @@ def _add(bot: Bot, user: str, args: tuple[str, ...], typed_in: Channel | None) -
         created_at=int(time.time()),
     )
     bot.schedules.add(schedule)
+    _audit(bot, AuditAction.SCHEDULE_ADDED, user, typed_in, schedule)
     return messages.schedule_added(
         name, schedule.command, schedule.describe(), _next(schedule, bot), _schedulers(bot)
     )

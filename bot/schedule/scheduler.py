@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from bot import messages
+from bot.audit import AuditAction
 from bot.schedule.announce import Announcer
 from bot.schedule.cron import Cron, Timing
 from bot.schedule.model import Schedule
@@ -238,6 +239,7 @@ class Scheduler:
         )
         if reply.outcome is Outcome.QUEUED and reply.job is not None:
             self.registry.log(name, fire, "queued", reply.text, job=reply.job.id)
+            self._audit(AuditAction.SCHEDULE_FIRED, schedule, fire, "queued", reply.job.id)
             log.info("schedule %s: fire %s late %ss -> job %s", name, fire, late, reply.job.id)
         elif reply.freeze is not None:
             text = messages.schedule_frozen(
@@ -250,6 +252,7 @@ class Scheduler:
         else:
             text = messages.schedule_refused(name, schedule.owner, reply.text)
             self.registry.log(name, fire, "refused", reply.text)
+            self._audit(AuditAction.SCHEDULE_SKIPPED, schedule, fire, text)
             self.announcer.announce(schedule, text)
 
     # --- notices -----------------------------------------------------------
@@ -261,7 +264,27 @@ class Scheduler:
             else self.bot.settings.timezone
         )
 
+    def _audit(
+        self,
+        action: AuditAction,
+        schedule: Schedule,
+        fire: int,
+        outcome: str,
+        job: int | None = None,
+    ) -> None:
+        self.bot.audit.try_record(
+            action,
+            user=schedule.owner,
+            source="scheduler",
+            channel=schedule.channel,
+            command=schedule.command,
+            job=job,
+            outcome=outcome,
+            detail={"schedule": schedule.name, "fire": fire, "replica": self.replica},
+        )
+
     def _skip(self, schedule: Schedule, fire: int, text: str) -> None:
+        self._audit(AuditAction.SCHEDULE_SKIPPED, schedule, fire, text)
         self.registry.log(schedule.name, fire, "skipped", text)
         self.announcer.announce(schedule, text)
 
@@ -279,6 +302,7 @@ class Scheduler:
             self._timezone(schedule),
         )
         self.registry.log(schedule.name, newest, "missed", text)
+        self._audit(AuditAction.SCHEDULE_SKIPPED, schedule, newest, text)
         self.announcer.announce(schedule, text)
 
     def _heads_up(self, schedule: Schedule, now: int) -> None:

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.approvals import ApprovalRequest
+from bot.audit import AuditAction
 from bot.parse import Channel
 from bot.service import Bot, Outcome, Reply
 from bot.slack import outbox
@@ -237,12 +238,14 @@ class SlackHandlers:
         ack()
         token = body["actions"][0]["value"]
         raw = self.r.get(Keys.slack_confirm(token))
+        clicker = body["user"]["id"]
         if raw is None:
+            self._audit(AuditAction.CONFIRMATION_EXPIRED, clicker, body)
             respond(text=messages.confirmation_expired(), replace_original=True)
             return
         pending = json.loads(text(raw))
-        clicker = body["user"]["id"]
         if clicker != pending["user"]:
+            self._audit(AuditAction.CONFIRMATION_REFUSED, clicker, body, pending)
             respond(
                 text=messages.only_requester_confirms(pending["user"]),
                 replace_original=False,
@@ -252,6 +255,7 @@ class SlackHandlers:
         if not self.r.delete(Keys.slack_confirm(token)):
             return  # a double click: the first one runs it
         notify = {k: pending[k] for k in ("channel", "user", "thread_ts") if k in pending}
+        self.bot.record_confirmation(True, pending["text"], clicker, "slack", pending["channel"])
         reply = self.bot.handle(
             pending["text"],
             clicker,
@@ -267,10 +271,31 @@ class SlackHandlers:
         ack()
         token = body["actions"][0]["value"]
         raw = self.r.get(Keys.slack_confirm(token))
-        if raw is not None and json.loads(text(raw))["user"] != body["user"]["id"]:
+        pending = json.loads(text(raw)) if raw is not None else None
+        if pending is not None and pending["user"] != body["user"]["id"]:
             return
-        self.r.delete(Keys.slack_confirm(token))
+        if self.r.delete(Keys.slack_confirm(token)) and pending is not None:
+            self.bot.record_confirmation(
+                False, pending["text"], pending["user"], "slack", pending["channel"]
+            )
         respond(text=messages.confirm_declined(), replace_original=True)
+
+    def _audit(
+        self,
+        action: AuditAction,
+        user: str,
+        body: dict[str, Any],
+        pending: dict[str, Any] | None = None,
+    ) -> None:
+        """A click that runs nothing: expired, or not the requester's."""
+        self.bot.audit.try_record(
+            action,
+            user=user,
+            source="slack",
+            channel=(body.get("channel") or {}).get("id"),
+            command=pending["text"] if pending else None,
+            rule=messages.audit_requester_rule(pending["user"]) if pending else None,
+        )
 
     def cancel_job(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()

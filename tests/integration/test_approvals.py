@@ -12,9 +12,10 @@ import redis
 import yaml
 
 from bot.approvals import Approvals, ApprovalState
+from bot.audit import Audit
 from bot.config import Settings
 from bot.jobs import HostStatus, Jobs
-from bot.store import Store
+from bot.store import Keys, Store
 from tests.conftest import ADMIN, OPERATOR, VIEWER, toilbot_cli
 from tests.harness import Harness
 from tests.integration.approval_setup import LEAD1, LEAD2, approval_config
@@ -216,3 +217,45 @@ def test_racing_clicks_decide_once(harness, r):
         assert final.state in (ApprovalState.APPROVED, ApprovalState.DENIED)
         assert len(final.approvers) <= 1
     assert 0 == r.zcard("toilbot:approvals:pending")
+
+
+def test_approvals_schedules_and_policy_reloads_are_audited(harness, r, config_path, env):
+    """The audit log holds the request, the refused self-approval, the approval, the denial, a
+    schedule change and a policy reload; editing or deleting one makes `audit verify` name it."""
+    harness.say("guarded web-01", OPERATOR)
+    harness.say("approve 1", OPERATOR)
+    harness.say("approve 1", LEAD1)
+    harness.say("guarded web-02", OPERATOR)
+    harness.say("deny 2 not tonight", LEAD2)
+    harness.say('schedule add "status web" every 1h name hourly', ADMIN)
+    config = yaml.safe_load(config_path.read_text())
+    config["policy"]["roles"]["viewer"]["members"].append("U0NEWVIEW")
+    config_path.write_text(yaml.safe_dump(config))
+    harness.say("whoami", ADMIN)  # the next command re-reads the changed policy
+    entries = [e.data for e in Audit(r).entries()]
+    seen = [(e["action"], e["user"]) for e in entries]
+    for expected in [
+        ("approval.requested", OPERATOR),
+        ("command.refused", OPERATOR),  # approving one's own command
+        ("approval.approved", LEAD1),
+        ("command.accepted", OPERATOR),  # the job, as the requester's
+        ("approval.denied", LEAD2),
+        ("schedule.added", ADMIN),
+        ("policy.reloaded", "toilbot"),
+    ]:
+        assert expected in seen, expected
+    accepted = next(e for e in entries if e["action"] == "command.accepted")
+    assert (1, "guarded web-01", 1, [LEAD1]) == (
+        accepted["job"],
+        accepted["command"],
+        accepted["detail"]["approval"],
+        accepted["detail"]["approvers"],
+    )
+    ok = toilbot_cli(env, "audit", "verify")
+    assert 0 == ok.returncode, ok.stdout + ok.stderr
+    victim = next(e for e in Audit(r).entries() if e.data["action"] == "approval.denied")
+    r.xdel(Keys.audit, victim.id)
+    broken = toilbot_cli(env, "audit", "verify")
+    assert 1 == broken.returncode
+    assert "deleted" in broken.stdout
+    assert f"seq {victim.data['seq']}" in broken.stdout

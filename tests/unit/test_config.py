@@ -132,3 +132,34 @@ def test_malformed_inventory(tmp_path, data, fragment):
     with pytest.raises(ConfigError, match="Fix: ") as caught:
         load_inventory(inventory_file(tmp_path, data))
     assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("audit", "fragment"),
+    [
+        ({"retention": "1y"}, "is not a number of days"),
+        ({"retention": "0d"}, "is not a number of days"),
+        ({"keep": "365d"}, "is not a known key"),
+    ],
+)
+def test_malformed_audit_retention(tmp_path, audit, fragment):
+    """A retention that is not a whole number of days is refused, naming audit.retention."""
+    path = write_config(tmp_path, audit=audit)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"TOILBOT_CONFIG": str(path)})
+    assert fragment in str(caught.value)
+    assert caught.value.key.startswith("audit.")
+
+
+def test_audit_retention_and_key(tmp_path):
+    """`audit: {retention: 365d}` is read in seconds; absent, every entry is kept."""
+    settings, path = settings_with(tmp_path, audit={"retention": "365d"})
+    assert 365 * 86400 == settings.audit_retention
+    path.write_text(path.read_text().replace("audit:\n  retention: 365d\n", ""))
+    assert None is load_settings({"TOILBOT_CONFIG": str(path)}).audit_retention
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"TOILBOT_CONFIG": str(path), "TOILBOT_AUDIT_KEY": "short"})
+    assert ("TOILBOT_AUDIT_KEY", "openssl rand -hex 32") == (
+        caught.value.key,
+        caught.value.fix.split("`")[1],
+    )
