@@ -165,13 +165,17 @@ class Invocation:
         return str(value)
 
 
+# Slack (and phones) turn typed quotes into typographic ones: read them as the quotes meant.
+_SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+
+
 def tokenize(text: str) -> list[str]:
     if len(text) > MAX_TEXT:
         raise ParseError(messages.too_long(len(text), MAX_TEXT))
     if any(ord(c) < 32 and c not in "\t\n" for c in text):
         raise ParseError(messages.control_characters())
     try:
-        tokens = shlex.split(text)
+        tokens = shlex.split(text.translate(_SMART_QUOTES))
     except ValueError as exc:
         raise ParseError(messages.unbalanced_quotes(str(exc))) from None
     if tokens and tokens[0].lower() in ("/ops", "ops"):

@@ -13,6 +13,7 @@ from bot.parse import Channel, Invocation, parse, suggest
 from bot.schedule.cron import Cron
 from bot.schedule.model import USAGE, Schedule, parse_add
 from bot.schedule.registry import REPLICA_SEEN, ScheduleError
+from bot.specs import Confirm
 from bot.store import Keys, text
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ def _add(bot: Bot, user: str, args: tuple[str, ...], typed_in: Channel | None) -
         decision = policy.authorize(parsed, user, bot.inventory, groups=groups, channel=where)
         if not decision:
             raise Denied(messages.not_allowed(user, parsed.normalized(), decision.rule))
+        if bot.confirmation_level(parsed, decision) is Confirm.APPROVE:
+            raise Denied(messages.scheduled_needs_approval(parsed.normalized()))
     if request.during is not None and request.during not in bot.settings.schedule.windows:
         raise ParseError(
             messages.no_such_window(request.during, list(bot.settings.schedule.windows))

@@ -363,3 +363,18 @@ def test_tasks_run_once_per_fire_time_on_any_replica(bot):
     b.tick_task(task, clock.now)
     assert [utc("2026-11-22 01:00")] == ran
     assert ["done", "missed", "missed"] == outcomes(bot, "toilbot.test")
+
+
+def test_slack_smart_quotes_are_read_as_quotes(bot):
+    """Slack turns "..." into “...”; the schedule still gets the whole quoted command."""
+    reply = bot.handle("schedule add \u201cstatus web\u201d every 1h name quoted", ADMIN, "test")
+    assert reply.ok, reply.text
+    assert "status web" == bot.schedules.get("quoted").command
+
+
+def test_a_command_that_needs_approval_cannot_be_scheduled(bot):
+    """Nobody is there to approve a 3 a.m. run: such a schedule is refused when added."""
+    reply = bot.handle('schedule add "guarded web-01" every 1h', ADMIN, "test")
+    assert not reply.ok
+    assert "needs two-person approval for every run" in reply.text
+    assert 0 == bot.jobs.r.hlen(Keys.schedules)
