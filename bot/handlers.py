@@ -44,7 +44,7 @@ def _help(bot: Bot, call: BuiltinCall, user: str) -> str:
     name = call.argument.lower()
     if name in BUILTINS:
         builtin = BUILTINS[name]
-        return messages.help_command(builtin.usage, builtin.summary, [], [])
+        return messages.help_command(builtin.usage, builtin.summary, list(builtin.details), [])
     if name not in bot.specs:
         known = sorted(set(bot.specs) | set(BUILTINS))
         raise ParseError(messages.unknown_command(call.argument, suggest(name, known)))

@@ -1569,3 +1569,17 @@ def audit_trim_done(removed: int, retention_days: int) -> str:
     return (
         f"Removed {removed} audit entries older than {retention_days} days (recorded in the log)."
     )
+
+
+def schedule_help() -> tuple[str, ...]:
+    return (
+        '  schedule add "<command>" cron "<minute hour day month weekday>" [tz <zone>]',
+        '  schedule add "<command>" every <90s|30m|1h>',
+        "    options: window <2h> (how late a run may start after an outage), heads-up <15m>,",
+        "    during <maintenance window>, name <name>, channel <#channel>",
+        "  schedule list | show <name> | pause <name> | resume <name> | remove <name>",
+        "  schedule skip <name>: skip its next run (the owner, or the `schedule` permission)",
+        "Adding and changing need the `schedule` permission; the owner's permission to run the",
+        "command is checked again at every run. Runs missed while no scheduler ran: the newest",
+        "runs once if still inside its window, the others are skipped and announced.",
+    )

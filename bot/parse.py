@@ -59,6 +59,7 @@ class Builtin:
     argument_required: bool = False
     free_words: bool = False  # takes any words; its handler parses them
     checks: tuple[str, ...] = ()  # permissions its handler checks itself
+    details: tuple[str, ...] = ()  # more lines for `help <name>`
     where: bool = False  # its handler needs the channel the command came from
 
 
@@ -96,6 +97,7 @@ BUILTINS: dict[str, Builtin] = {
             free_words=True,
             checks=("schedule", "jobs"),
             where=True,
+            details=messages.schedule_help(),
         ),
         Builtin(
             "toil",

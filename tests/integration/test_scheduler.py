@@ -378,3 +378,10 @@ def test_a_command_that_needs_approval_cannot_be_scheduled(bot):
     assert not reply.ok
     assert "needs two-person approval for every run" in reply.text
     assert 0 == bot.jobs.r.hlen(Keys.schedules)
+
+
+def test_help_schedule_explains_the_options(bot):
+    """`help schedule` lists the forms and the options a person can use."""
+    text = bot.handle("help schedule", VIEWER, "test").text
+    assert 'schedule add "<command>" every <90s|30m|1h>' in text
+    assert "window <2h>" in text and "heads-up <15m>" in text
