@@ -13,10 +13,11 @@ import yaml
 
 from bot.approvals import Approvals, ApprovalState
 from bot.audit import Audit
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.jobs import HostStatus, Jobs
+from bot.service import Bot, Outcome
 from bot.store import Keys, Store
-from tests.conftest import ADMIN, OPERATOR, VIEWER, toilbot_cli
+from tests.conftest import ADMIN, OPERATOR, VIEWER, toilbot_cli, write_config
 from tests.harness import Harness
 from tests.integration.approval_setup import LEAD1, LEAD2, approval_config
 
@@ -259,3 +260,46 @@ def test_approvals_schedules_and_policy_reloads_are_audited(harness, r, config_p
     assert 1 == broken.returncode
     assert "deleted" in broken.stdout
     assert f"seq {victim.data['seq']}" in broken.stdout
+
+
+PROD_POLICY = {
+    "roles": {
+        "operator": {
+            "members": [OPERATOR],
+            "permissions": ["jobs"],
+            "allow": [
+                {"permission": "patch", "targets": ["web"]},
+                {"permission": "patch", "targets": ["db"], "confirm": "approve"},
+            ],
+        },
+        "lead": {"permissions": ["approve", "jobs"], "members": [LEAD1, LEAD2]},
+    }
+}
+IDLE = "approval-test-nobody-serves-this"  # jobs are queued, never run: no real patching here
+
+
+def test_a_prod_patch_needs_approval_from_the_policy_scope(tmp_path, r):
+    """The rule for `db` (prod here) asks for approval although `patch` itself only asks for
+    confirmation: the requester cannot approve; an approver runs exactly the approved command;
+    a changed command needs a new approval; check mode needs none."""
+    settings = load_settings({"TOILBOT_CONFIG": str(write_config(tmp_path, policy=PROD_POLICY))})
+    bot = Bot.load(settings, Store(r, "test Redis"))
+    staging = bot.handle("patch web-01", OPERATOR, "test", confirmed=True, queue=IDLE)
+    assert Outcome.QUEUED is staging.outcome  # web: no approval
+    asked = bot.handle("patch db-01 --security-only", OPERATOR, "test", confirmed=True, queue=IDLE)
+    assert Outcome.NEEDS_APPROVAL is asked.outcome
+    request = asked.approval.id
+    assert "cannot approve your own" in bot.approve(request, OPERATOR, IDLE).text
+    other = bot.handle("patch db-01", OPERATOR, "test", confirmed=True, queue=IDLE)
+    assert Outcome.NEEDS_APPROVAL is other.outcome and other.approval.id != request
+    approved = bot.approve(request, LEAD1, IDLE)
+    assert Outcome.QUEUED is approved.outcome, approved.text
+    job = bot.jobs.get(approved.job.id)
+    assert ("patch db-01 --security-only", ["db-01"], OPERATOR) == (
+        job.command,
+        job.hosts,
+        job.user,
+    )
+    assert 2 == len(bot.jobs.recent(10))  # web-01's and the approved one; not `patch db-01`
+    check = bot.handle("patch db-01 --check", OPERATOR, "test", queue=IDLE)
+    assert Outcome.QUEUED is check.outcome

@@ -17,7 +17,6 @@ from bot.service import Outcome
 from bot.store import LOCAL_QUEUE_PREFIX, Keys
 from tests.conftest import ADMIN, NOBODY, OPERATOR
 from tests.harness import Harness
-from tests.integration.test_slack import ack_text, server, slack, slack_env  # noqa: F401
 from tests.slack import SignedClient, block_actions_body, slash_command_body
 from tests.slack.model import DEFAULT_CHANNEL_ID
 
@@ -142,7 +141,7 @@ def test_a_job_that_cannot_be_audited_is_not_run(harness: Harness, r):
     assert 0 == r.xlen(Keys.audit)
 
 
-def test_slack_confirm_buttons_are_recorded(server, slack, r):  # noqa: F811
+def test_slack_confirm_buttons_are_recorded(server, slack, r):
     """Slack's prompt, a stranger's click, the requester's Confirm and a late click are recorded."""
     with SignedClient(server) as client:
         asked = client.post(slash_command_body(text="restart cron on localhost", user_id=OPERATOR))

@@ -19,8 +19,11 @@ from bot.schedule.announce import Announcer
 from bot.schedule.cron import Every
 from bot.schedule.scheduler import Scheduler, Task
 from bot.service import Bot, Outcome
+from bot.slack.client import make_client
+from bot.slack.settings import SlackSettings
 from bot.store import Keys, Store
 from tests.conftest import ADMIN, OPERATOR, VIEWER, write_config
+from tests.slack.model import DEFAULT_CHANNEL_ID
 
 
 def utc(text: str) -> int:
@@ -385,3 +388,17 @@ def test_help_schedule_explains_the_options(bot):
     text = bot.handle("help schedule", VIEWER, "test").text
     assert 'schedule add "<command>" every <90s|30m|1h>' in text
     assert "window <2h>" in text and "heads-up <15m>" in text
+
+
+def test_skips_are_announced_in_the_schedules_channel(bot, slack, monkeypatch):
+    """A run missed beyond its window is announced in #ops through the real Slack client."""
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    client = make_client(SlackSettings(slack.bot_token, None, None, slack.base_url))
+    start = utc("2026-11-21 12:00")
+    add(bot, '"status web" cron "0 3 * * *" tz UTC window 2h channel #ops name nightly', at=start)
+    announcer = Announcer(bot.jobs.r, client, "UTC")
+    clock = Clock(utc("2026-11-22 05:30"))
+    Scheduler(bot, bot.schedules, announcer, clock=clock).step()
+    [notice] = [m for m in slack.messages(DEFAULT_CHANNEL_ID) if "Skipped" in m.text]
+    assert "Skipped 1 run(s) of schedule `nightly` due Sun 2026-11-22 03:00 UTC" in notice.text

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,6 @@ import redis
 
 from bot.store import Keys
 from tests.conftest import (
-    ADMIN,
     OPERATOR,
     start_toilbot,
     stop_toilbot,
@@ -22,10 +19,9 @@ from tests.conftest import (
     wait_for,
     write_config,
 )
-from tests.integration.test_slack import free_port
-from tests.slack import SignedClient, SlackEmulator, block_actions_body
+from tests.integration.conftest import free_port, listening
+from tests.slack import SignedClient, block_actions_body
 from tests.slack.model import DEFAULT_CHANNEL_ID
-from tests.slack.signing import DEFAULT_SIGNING_SECRET
 
 LEASE = 2
 
@@ -82,24 +78,6 @@ def test_three_schedulers_fire_every_second_exactly_once_through_a_sigkill(env, 
     assert fires == fire_times(r), "a stopped scheduler went on firing"
 
 
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        for user in (ADMIN, OPERATOR):
-            emulator.add_user(user)
-        yield emulator
-
-
-@pytest.fixture
-def slack_env(env: dict[str, str], slack: SlackEmulator) -> dict[str, str]:
-    return {
-        **env,
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-    }
-
-
 def test_heads_up_in_the_channel_and_its_skip_button(slack_env, slack, r):
     """The heads-up is posted in #ops with a Skip button; the owner's click skips that run and
     the skip is announced; the run after it goes ahead."""
@@ -131,7 +109,7 @@ def test_heads_up_in_the_channel_and_its_skip_button(slack_env, slack, r):
         )
         name, fire = button["value"].split()
         url = f"http://127.0.0.1:{port}/slack/events"
-        wait_for(lambda: _listening(port), 30, "toilbot serve")
+        wait_for(lambda: listening(port), 30, "toilbot serve")
         with SignedClient(url) as client:
             response_url = slack.new_response_url(kind="actions", user=OPERATOR)
             client.post(
@@ -157,8 +135,3 @@ def test_heads_up_in_the_channel_and_its_skip_button(slack_env, slack, r):
     assert all(f > int(fire) for f in fire_times(r))
     outcomes = [fields[b"outcome"] for _id, fields in r.xrange(Keys.schedule_history(name))]
     assert [b"skipped", b"queued"] == outcomes[:2]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,54 +22,8 @@ from tests.slack import (
     slash_command_body,
 )
 from tests.slack.model import DEFAULT_CHANNEL_ID
-from tests.slack.signing import DEFAULT_SIGNING_SECRET
 
 CHANNEL = DEFAULT_CHANNEL_ID
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        for user in (ADMIN, OPERATOR):
-            emulator.add_user(user)
-        yield emulator
-
-
-@pytest.fixture
-def slack_env(env: dict[str, str], slack: SlackEmulator) -> dict[str, str]:
-    return {
-        **env,
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_APP_TOKEN": slack.app_token,
-        "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def server(slack_env: dict[str, str]) -> Iterator[str]:
-    """`toilbot serve` on a free loopback port; yields its /slack/events URL."""
-    port = free_port()
-    proc = start_toilbot(
-        slack_env, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"
-    )
-    try:
-
-        def listening() -> bool:
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
-
-        wait_for(lambda: listening() or proc.poll() is not None, 30, "toilbot serve to listen")
-        assert proc.poll() is None, stop_toilbot(proc)
-        yield f"http://127.0.0.1:{port}/slack/events"
-    finally:
-        print(stop_toilbot(proc))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ with every click a signed block_actions request."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,13 +14,11 @@ import redis
 
 from bot.approvals import Approvals, ApprovalState
 from bot.jobs import Jobs
-from tests.conftest import ADMIN, OPERATOR, start_toilbot, stop_toilbot, wait_for
+from tests.conftest import ADMIN, OPERATOR, start_toilbot, stop_toilbot
 from tests.integration.approval_setup import LEAD1, LEAD2, approval_config
-from tests.integration.test_slack import free_port
 from tests.slack import SignedClient, SlackEmulator, block_actions_body, slash_command_body
 from tests.slack.model import DEFAULT_CHANNEL_ID as CHANNEL
 from tests.slack.model import Message
-from tests.slack.signing import DEFAULT_SIGNING_SECRET
 
 
 @pytest.fixture
@@ -35,41 +32,8 @@ def config_path(tmp_path: Path, approvals_config: dict[str, Any]) -> Path:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        for user in (ADMIN, OPERATOR, LEAD1, LEAD2):
-            emulator.add_user(user)
-        yield emulator
-
-
-@pytest.fixture
-def slack_env(env: dict[str, str], slack: SlackEmulator) -> dict[str, str]:
-    return {
-        **env,
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-    }
-
-
-@pytest.fixture
-def server(slack_env: dict[str, str]) -> Iterator[str]:
-    """`toilbot serve` on a free loopback port; yields its /slack/events URL."""
-    port = free_port()
-    proc = start_toilbot(
-        slack_env, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"
-    )
-    try:
-
-        def listening() -> bool:
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
-
-        wait_for(lambda: listening() or proc.poll() is not None, 30, "toilbot serve to listen")
-        assert proc.poll() is None, stop_toilbot(proc)
-        yield f"http://127.0.0.1:{port}/slack/events"
-    finally:
-        print(stop_toilbot(proc))
+def slack_users() -> tuple[str, ...]:
+    return (ADMIN, OPERATOR, LEAD1, LEAD2)
 
 
 @pytest.fixture
