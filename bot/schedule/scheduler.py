@@ -201,7 +201,7 @@ class Scheduler:
     ) -> tuple[list[int], list[int]]:
         """Fire times in (cursor, now]: those to run, and those missed for good."""
         horizon = now - window
-        missed = list(islice(timing.between(cursor, min(horizon, now)), MAX_MISSED + 1))
+        missed = list(islice(timing.between(cursor, horizon), MAX_MISSED + 1))
         recent = list(timing.between(max(cursor, horizon), now))
         runs = [f for f in recent if now - f <= min(self.grace, window)]
         if recent and recent[-1] not in runs:
