@@ -235,9 +235,7 @@ class Bot:
             if isinstance(answer, Reply):
                 return answer
             return Reply(Outcome.ANSWERED, answer, decision=decision)
-        return self._submit(
-            parsed, user, source, confirmed, decision, queue, notify, channel, scheduled
-        )
+        return self._submit(parsed, user, source, confirmed, decision, queue, notify, scheduled)
 
     def _submit(
         self,
@@ -248,7 +246,6 @@ class Bot:
         decision: Decision,
         queue: str,
         notify: dict[str, str] | None,
-        channel: Channel | None,
         scheduled: tuple[str, int] | None,
     ) -> Reply:
         command = invocation.normalized()
@@ -272,7 +269,7 @@ class Bot:
             text = messages.approval_requested(
                 request.id, command, request.quorum, request.expires_at
             )
-            if freeze is not None:
+            if freeze is not None and invocation.changes_hosts:
                 text = messages.freeze_override(
                     freeze.name, freeze.end, self.settings.timezone, text
                 )
