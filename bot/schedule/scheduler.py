@@ -174,10 +174,7 @@ class Scheduler:
 
     def tick_task(self, task: Task, now: int) -> None:
         """toilbot's own work: same timing rules, claims and history, no chat commands."""
-        state = self.registry.state(task.name)
-        cursor = (
-            state.cursor if state.cursor is not None else self.registry.start_cursor(task.name, now)
-        )
+        cursor = self.registry.start_cursor(task.name, now)  # set on first sight, else as is
         runs, missed = self._due(task.timing, task.window, cursor, now)
         for fire in missed:
             if self.registry.claim(task.name, "missed", fire, self.replica):

@@ -329,16 +329,17 @@ class SlackHandlers:
 
     def approve(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """Approve on a request message: the same checks as `approve <id>`, answered privately."""
-        ack()
-        request_id = body["actions"][0]["value"]
-        reply = self.bot.handle(f"approve {request_id}", body["user"]["id"], "slack", queue=QUEUE)
-        respond(text=reply.text, replace_original=False, response_type="ephemeral")
-        self._deliver_announcements(client)
+        self._vote("approve", ack, body, respond, client)
 
     def deny(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        self._vote("deny", ack, body, respond, client)
+
+    def _vote(
+        self, verb: str, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         ack()
         request_id = body["actions"][0]["value"]
-        reply = self.bot.handle(f"deny {request_id}", body["user"]["id"], "slack", queue=QUEUE)
+        reply = self.bot.handle(f"{verb} {request_id}", body["user"]["id"], "slack", queue=QUEUE)
         respond(text=reply.text, replace_original=False, response_type="ephemeral")
         self._deliver_announcements(client)
 
