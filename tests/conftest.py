@@ -20,8 +20,8 @@ import pytest
 import redis
 import yaml
 
-from bot.config import Settings, load_settings
-from bot.store import Store, redis_server_binary
+from bot.config.settings import Settings, load_settings
+from bot.platform.store import Store, redis_server_binary
 from tests.harness import Harness
 from tests.lab.fixtures import lab  # noqa: F401 - one session-wide lab for every test that asks
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from bot.config import Settings
-from bot.frontend import Session
-from bot.service import Bot
-from bot.store import Store
+from bot.config.settings import Settings
+from bot.frontends.console import Session
+from bot.pipeline.bot import Bot
+from bot.platform.store import Store
 
 
 @dataclass

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot import messages
-from bot.errors import ParseError
+from bot.platform.errors import ParseError
 
 _NAMES = {
     "month": {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name},

@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from bot import messages
-from bot.errors import ParseError
-from bot.policy import USER_ID
+from bot.pipeline.policy.rules import USER_ID
+from bot.platform.errors import ParseError
+from bot.platform.schema import Node, parse_duration
 from bot.schedule.cron import Cron, Every, Timing, parse_cron
-from bot.schema import Node, parse_duration
 
 NAME = r"[a-z0-9][a-z0-9-]{0,39}"
 MIN_EVERY = 1  # seconds; an every-second schedule is allowed (tests use one)

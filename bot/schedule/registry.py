@@ -17,10 +17,10 @@ from typing import Any
 import redis
 
 from bot import messages
-from bot.errors import CommandError
-from bot.parse import suggest
+from bot.pipeline.parse import suggest
+from bot.platform.errors import CommandError
+from bot.platform.store import Keys, text, text_map, texts
 from bot.schedule.model import Schedule
-from bot.store import Keys, text, text_map, texts
 
 HISTORY_KEEP = 200  # entries of history kept per schedule: the explicit retention
 REPLICA_SEEN = 60  # seconds a scheduler's heartbeat counts as alive in `schedule list`

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import redis
 
-from bot.store import Keys, text, texts
+from bot.platform.store import Keys, text, texts
 from bot.toil.model import Entry, Kind, Source
 
 MAX_ENTRY = 24 * 3600  # one entry covers at most a day

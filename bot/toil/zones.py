@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import redis
 
-from bot.store import Keys, text
+from bot.platform.store import Keys, text
 
 SLACK_TTL = 24 * 3600  # users.info's tz is asked again after a day
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")

@@ -13,11 +13,11 @@ import redis
 import yaml
 from slack_sdk import WebClient
 
-from bot.config import load_settings
-from bot.service import Bot, Outcome
-from bot.slack.app import build_app
-from bot.slack.settings import SlackSettings
-from bot.store import QUEUE, Store
+from bot.config.settings import load_settings
+from bot.frontends.slack.app import build_app
+from bot.frontends.slack.settings import SlackSettings
+from bot.pipeline.bot import Bot, Outcome
+from bot.platform.store import QUEUE, Store
 from tests.conftest import ADMIN, OPERATOR, toilbot_cli, write_config
 from tests.slack import SignedClient, SlackEmulator, event_body, serve_bolt, slash_command_body
 from tests.slack.signing import DEFAULT_SIGNING_SECRET

@@ -11,12 +11,12 @@ import pytest
 import redis
 import yaml
 
-from bot.approvals import Approvals, ApprovalState
-from bot.audit import Audit
-from bot.config import Settings, load_settings
-from bot.jobs import HostStatus, Jobs
-from bot.service import Bot, Outcome
-from bot.store import Keys, Store
+from bot.config.settings import Settings, load_settings
+from bot.execution.jobs import HostStatus, Jobs
+from bot.pipeline.approvals import Approvals, ApprovalState
+from bot.pipeline.bot import Bot, Outcome
+from bot.platform.audit import Audit
+from bot.platform.store import Keys, Store
 from tests.conftest import ADMIN, OPERATOR, VIEWER, toilbot_cli, write_config
 from tests.harness import Harness
 from tests.integration.approval_setup import LEAD1, LEAD2, approval_config
@@ -200,7 +200,7 @@ def test_racing_clicks_decide_once(harness, r):
     """Many approvers and a denier clicking at once: exactly one outcome, recorded once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.parse import parse
+    from bot.pipeline.parse import parse
 
     invocation = parse("guarded web-01", harness.bot.specs, harness.bot.inventory)
     store = Approvals(r)

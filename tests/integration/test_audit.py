@@ -13,8 +13,8 @@ import time
 import pytest
 import redis
 
-from bot.audit import GENESIS, Audit, AuditAction, Problem, canonical
-from bot.store import Keys
+from bot.platform.audit import GENESIS, Audit, AuditAction, Problem, canonical
+from bot.platform.store import Keys
 from tests.conftest import REPO, toilbot_cli
 
 KEY = b"a-test-key-of-32-bytes-0123456789"

@@ -11,10 +11,10 @@ from typing import Any
 import redis
 from rq import Queue
 
-from bot.audit import Audit
-from bot.jobs import JobStatus
-from bot.service import Outcome
-from bot.store import LOCAL_QUEUE_PREFIX, Keys
+from bot.execution.jobs import JobStatus
+from bot.pipeline.bot import Outcome
+from bot.platform.audit import Audit
+from bot.platform.store import LOCAL_QUEUE_PREFIX, Keys
 from tests.conftest import ADMIN, NOBODY, OPERATOR
 from tests.harness import Harness
 from tests.slack import SignedClient, block_actions_body, slash_command_body

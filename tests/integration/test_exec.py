@@ -7,7 +7,7 @@ import json
 import redis
 from rq import Queue
 
-from bot.store import QUEUE, Keys
+from bot.platform.store import QUEUE, Keys
 from tests.conftest import ADMIN, NOBODY, OPERATOR, VIEWER, toilbot_cli
 from tests.harness import Harness
 

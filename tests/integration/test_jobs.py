@@ -8,10 +8,10 @@ import time
 
 import redis
 
-from bot.errors import JobError
-from bot.jobs import JobRecord, Jobs, JobStatus
-from bot.store import QUEUE, Keys
-from bot.worker import work_in_process
+from bot.execution.jobs import JobRecord, Jobs, JobStatus
+from bot.execution.worker import work_in_process
+from bot.platform.errors import JobError
+from bot.platform.store import QUEUE, Keys
 from tests.conftest import pid_alive, submit, toilbot_cli, wait_for
 
 

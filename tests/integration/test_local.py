@@ -14,7 +14,7 @@ import yaml
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from bot.store import socket_path
+from bot.platform.store import socket_path
 from tests.conftest import REPO, toilbot_cli
 
 

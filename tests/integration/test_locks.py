@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
-from bot.config import load_settings
-from bot.jobs import JobStatus
-from bot.service import Bot, Outcome
-from bot.store import QUEUE, Keys, Store
+from bot.config.settings import load_settings
+from bot.execution.jobs import JobStatus
+from bot.pipeline.bot import Bot, Outcome
+from bot.platform.store import QUEUE, Keys, Store
 from tests.conftest import ADMIN, OPERATOR, submit, toilbot_cli, wait_for, write_config
 from tests.harness import Harness
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.jobs import HostStatus
-from bot.runner import Progress, RunRequest, extravars_yaml, run_playbook
+from bot.execution.ansible import Progress, RunRequest, extravars_yaml, run_playbook
+from bot.execution.jobs import HostStatus
 
 
 def request(config_path: Path, playbook: str, hosts: list[str], values: dict) -> RunRequest:

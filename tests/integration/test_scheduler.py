@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.config import load_settings
-from bot.errors import ConfigError
-from bot.schedule.announce import Announcer
+from bot.config.settings import load_settings
+from bot.frontends.scheduler import Scheduler, Task
+from bot.frontends.slack.client import make_client
+from bot.frontends.slack.schedule_notices import Announcer
+from bot.frontends.slack.settings import SlackSettings
+from bot.pipeline.bot import Bot, Outcome
+from bot.platform.errors import ConfigError
+from bot.platform.store import Keys, Store
 from bot.schedule.cron import Every
-from bot.schedule.scheduler import Scheduler, Task
-from bot.service import Bot, Outcome
-from bot.slack.client import make_client
-from bot.slack.settings import SlackSettings
-from bot.store import Keys, Store
 from tests.conftest import ADMIN, OPERATOR, VIEWER, write_config
 from tests.slack.model import DEFAULT_CHANNEL_ID
 

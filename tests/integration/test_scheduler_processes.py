@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.store import Keys
+from bot.platform.store import Keys
 from tests.conftest import (
     OPERATOR,
     start_toilbot,

@@ -286,8 +286,8 @@ def test_the_cancel_button_stops_the_job(server, slack, worker_with_slack, r):
 
 def test_the_client_retries_rate_limits_and_server_errors(slack):
     """toilbot's WebClient waits out a 429 (Retry-After) and retries a 503."""
-    from bot.slack.client import make_client
-    from bot.slack.settings import SlackSettings
+    from bot.frontends.slack.client import make_client
+    from bot.frontends.slack.settings import SlackSettings
 
     client = make_client(SlackSettings(slack.bot_token, None, None, slack.base_url))
     slack.fail("chat.postMessage", 429, retry_after=1)

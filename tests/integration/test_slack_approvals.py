@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import redis
 
-from bot.approvals import Approvals, ApprovalState
-from bot.jobs import Jobs
+from bot.execution.jobs import Jobs
+from bot.pipeline.approvals import Approvals, ApprovalState
 from tests.conftest import ADMIN, OPERATOR, start_toilbot, stop_toilbot
 from tests.integration.approval_setup import LEAD1, LEAD2, approval_config
 from tests.slack import SignedClient, SlackEmulator, block_actions_body, slash_command_body

@@ -10,14 +10,14 @@ import redis
 import yaml
 from slack_sdk import WebClient
 
-from bot.config import load_settings
-from bot.jobs import HostResult, HostStatus, JobStatus
-from bot.service import Bot
-from bot.slack import outbox
-from bot.slack.client import make_client
-from bot.slack.reporter import JobReporter
-from bot.slack.settings import SlackSettings
-from bot.store import Store
+from bot.config.settings import load_settings
+from bot.execution.jobs import HostResult, HostStatus, JobStatus
+from bot.frontends.slack import outbox
+from bot.frontends.slack.client import make_client
+from bot.frontends.slack.reporter import JobReporter
+from bot.frontends.slack.settings import SlackSettings
+from bot.pipeline.bot import Bot
+from bot.platform.store import Store
 from tests.conftest import ADMIN
 from tests.slack import SlackEmulator
 from tests.slack.model import DEFAULT_CHANNEL_ID as CHANNEL

@@ -26,7 +26,7 @@ def oslo(*args: int) -> float:
 
 @pytest.fixture
 def settings(tmp_path):
-    from bot.config import load_settings
+    from bot.config.settings import load_settings
 
     return load_settings({"TOILBOT_CONFIG": str(write_config(tmp_path, timezone="Europe/Oslo"))})
 
@@ -138,7 +138,7 @@ def test_an_edit_to_a_past_week_changes_its_report(r, settings):
 def test_report_for_one_person_and_for_the_team(r, settings):
     """`report @user` (a Slack mention or a plain id) shows that person's weeks; `report team`
     the team table; anything else is explained."""
-    from bot.errors import ParseError
+    from bot.platform.errors import ParseError
 
     ledger = Ledger(r)
     now = oslo(2026, 11, 18, 15)
@@ -157,7 +157,7 @@ def test_report_for_one_person_and_for_the_team(r, settings):
 
 def test_a_persons_timezone_is_used_for_their_times(r, settings):
     """`toil tz America/New_York`: 09:00-11:30 is New York time; `toil tz slack` goes back."""
-    from bot.errors import ParseError
+    from bot.platform.errors import ParseError
 
     ledger = Ledger(r)
     now = oslo(2026, 11, 18, 23)  # 17:00 in New York

@@ -18,7 +18,7 @@ NOW = dt.datetime(2026, 11, 18, 15, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Oslo")).
 
 @pytest.fixture
 def settings(tmp_path):
-    from bot.config import load_settings
+    from bot.config.settings import load_settings
 
     return load_settings({"TOILBOT_CONFIG": str(write_config(tmp_path, timezone="Europe/Oslo"))})
 
@@ -72,7 +72,7 @@ def test_a_week_of_logging_gives_a_ratio(r, settings):
 )
 def test_mistakes_are_explained(r, settings, text, fragment):
     """Every mistake says what was wrong and shows the usage; nothing is recorded."""
-    from bot.errors import ParseError
+    from bot.platform.errors import ParseError
 
     ledger = Ledger(r)
     with pytest.raises(ParseError) as caught:

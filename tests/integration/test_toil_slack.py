@@ -17,22 +17,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.config import load_settings
-from bot.jobs import Jobs
-from bot.schedule.announce import Announcer
-from bot.schedule.scheduler import Scheduler
-from bot.service import Bot
-from bot.slack.app import build_app
-from bot.slack.client import make_client
-from bot.slack.settings import SlackSettings
-from bot.slack.still_working import ask_still_working
-from bot.slack.weekly import SUMMARY_TASK, post_weekly_summary, summary_tasks
-from bot.store import Store
+from bot.config.settings import load_settings
+from bot.execution.jobs import Jobs
+from bot.execution.worker import Reaper
+from bot.frontends.scheduler import Scheduler
+from bot.frontends.slack.app import build_app
+from bot.frontends.slack.client import make_client
+from bot.frontends.slack.schedule_notices import Announcer
+from bot.frontends.slack.settings import SlackSettings
+from bot.frontends.slack.still_working import ask_still_working
+from bot.frontends.slack.weekly import SUMMARY_TASK, post_weekly_summary, summary_tasks
+from bot.pipeline.bot import Bot
+from bot.platform.store import Store
 from bot.toil import chart
 from bot.toil.ledger import Ledger
 from bot.toil.model import Kind, Source
 from bot.toil.weeks import week_bounds
-from bot.worker import Reaper
 from tests.conftest import ADMIN, OPERATOR, wait_for, write_config
 from tests.slack import (
     SignedClient,

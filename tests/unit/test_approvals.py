@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.approvals import ApprovalRequest, ApprovalState, command_hash
-from bot.config import load_settings
-from bot.errors import ConfigError
-from bot.inventory import Inventory, load_inventory
-from bot.parse import Invocation, parse
-from bot.slack.blocks import approval_blocks
-from bot.specs import CommandSpec, load_specs
+from bot.config.settings import load_settings
+from bot.frontends.slack.blocks import approval_blocks
+from bot.pipeline.approvals import ApprovalRequest, ApprovalState, command_hash
+from bot.pipeline.inventory import Inventory, load_inventory
+from bot.pipeline.parse import Invocation, parse
+from bot.pipeline.specs import CommandSpec, load_specs
+from bot.platform.errors import ConfigError
 from tests.conftest import write_config
 
 

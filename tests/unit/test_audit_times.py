@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.audit import parse_retention, parse_when
+from bot.platform.audit import parse_retention, parse_when
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=ZoneInfo("UTC")).timestamp()
 

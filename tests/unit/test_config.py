@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import load_settings
-from bot.errors import ConfigError
-from bot.inventory import load_inventory
+from bot.config.settings import load_settings
+from bot.pipeline.inventory import load_inventory
+from bot.platform.errors import ConfigError
 from tests.conftest import write_config
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import ParseError
+from bot.platform.errors import ParseError
 from bot.schedule.cron import Every, parse_cron
 
 

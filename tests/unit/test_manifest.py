@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.slack.server import EVENTS_PATH
+from bot.frontends.slack.server import EVENTS_PATH
 
 MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[2] / "slack/manifest.yml").read_text())
 

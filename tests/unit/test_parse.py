@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import ParseError
-from bot.inventory import Inventory, load_inventory
-from bot.parse import BuiltinCall, Invocation, parse
-from bot.specs import CommandSpec, ParamType, load_specs
+from bot.pipeline.inventory import Inventory, load_inventory
+from bot.pipeline.parse import BuiltinCall, Invocation, parse
+from bot.pipeline.specs import CommandSpec, ParamType, load_specs
+from bot.platform.errors import ParseError
 from tests.conftest import write_config
 
 

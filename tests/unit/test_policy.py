@@ -11,12 +11,12 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import ConfigError, ParseError
-from bot.inventory import load_inventory
-from bot.parse import Channel, Invocation, parse
-from bot.policy import load_policy, value_text
-from bot.schema import Node
-from bot.specs import Confirm, load_specs
+from bot.pipeline.inventory import load_inventory
+from bot.pipeline.parse import Channel, Invocation, parse
+from bot.pipeline.policy.rules import load_policy, value_text
+from bot.pipeline.specs import Confirm, load_specs
+from bot.platform.errors import ConfigError, ParseError
+from bot.platform.schema import Node
 from tests.conftest import write_config
 
 POLICY = load_policy(

@@ -6,10 +6,16 @@ import time
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.jobs import HostResult, HostStatus, JobRecord, JobStatus
-from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION, job_blocks, reply_blocks, text_blocks
-from bot.slack.settings import slack_settings
+from bot.execution.jobs import HostResult, HostStatus, JobRecord, JobStatus
+from bot.frontends.slack.blocks import (
+    MAX_BLOCKS,
+    MAX_SECTION,
+    job_blocks,
+    reply_blocks,
+    text_blocks,
+)
+from bot.frontends.slack.settings import slack_settings
+from bot.platform.errors import ConfigError
 
 
 def record(hosts: int, status: JobStatus = JobStatus.RUNNING) -> JobRecord:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.specs import Confirm, ParamType, load_specs
+from bot.pipeline.specs import Confirm, ParamType, load_specs
+from bot.platform.errors import ConfigError
 
 GOOD = """\
 name: restart

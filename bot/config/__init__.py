@@ -1,0 +1,1 @@
+"""Settings from the environment and toilbot.yaml, the start-up checks, the wiring."""

@@ -1,0 +1,95 @@
+"""`toilbot check`: validate everything toilbot reads, the way start-up would, and more."""
+
+from __future__ import annotations
+
+import fnmatch
+import subprocess
+from typing import TextIO
+
+from bot import messages
+from bot.config.settings import load_settings
+from bot.execution.ansible import ansible_playbook
+from bot.pipeline.inventory import Inventory, load_inventory
+from bot.pipeline.parse import BUILTINS, parse
+from bot.pipeline.specs import load_specs
+from bot.platform.errors import ConfigError, ParseError
+
+
+def run_checks(out: TextIO) -> int:
+    failures = 0
+
+    def report(ok: bool, text: str) -> None:
+        nonlocal failures
+        failures += 0 if ok else 1
+        print(f"{'ok  ' if ok else 'FAIL'} {text}", file=out)
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        report(False, f"config: {exc}")
+        if exc.key.startswith("policy"):
+            print(f"     {messages.policy_check_running()}", file=out)
+        return 1
+    report(True, f"config {settings.config_path} (policy: {len(settings.policy.roles)} roles)")
+    inventory: Inventory | None = None
+    try:
+        inventory = load_inventory(settings.inventory_path)
+        report(
+            True,
+            f"inventory {settings.inventory_path} ({len(inventory.hosts)} hosts, "
+            f"{len(inventory.groups)} groups)",
+        )
+    except ConfigError as exc:
+        report(False, f"inventory: {exc}")
+    try:
+        specs = load_specs(settings.commands_dir, settings.playbooks_dir)
+        report(True, f"command specs in {settings.commands_dir}: {', '.join(sorted(specs))}")
+    except ConfigError as exc:
+        report(False, f"command specs: {exc}")
+        return 1
+    if inventory is not None:
+        try:
+            settings.policy.validate(inventory, specs, str(settings.config_path))
+        except ConfigError as exc:
+            report(False, f"policy: {exc}")
+            print(f"     {messages.policy_check_running()}", file=out)
+    needed = {s.permission for s in specs.values()} | {
+        b.permission for b in BUILTINS.values() if b.permission
+    }
+    needed |= {p for b in BUILTINS.values() for p in b.checks}
+    if inventory is not None:
+        for name, (schedule, node) in settings.schedule.configured.items():
+            try:
+                parse(schedule.command, specs, inventory)
+                report(True, f"schedule {name}: `{schedule.command}` {schedule.describe()}")
+            except ParseError as exc:
+                report(
+                    False,
+                    f"schedule {name}: {node.child('command').error(str(exc), 'fix the command')}",
+                )
+    for role in settings.policy.roles:
+        for rule in role.all_rules():
+            granted = rule.permission
+            if granted and not any(fnmatch.fnmatchcase(p, granted) for p in needed):
+                report(False, messages.unused_permission(role.name, granted, sorted(needed)))
+    binary = ansible_playbook()
+    if binary is None:
+        report(False, messages.no_ansible())
+        return 1
+    for playbook in sorted({s.playbook for s in specs.values()}):
+        path = settings.playbooks_dir / playbook
+        proc = subprocess.run(
+            [binary, "--syntax-check", "-i", str(settings.inventory_path), str(path)],
+            capture_output=True,
+            text=True,
+            cwd=settings.playbooks_dir,
+            timeout=120,
+            check=False,
+        )
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        report(
+            proc.returncode == 0,
+            f"playbook {path}" + ("" if proc.returncode == 0 else f": {' '.join(detail[-3:])}"),
+        )
+    print(messages.check_summary(failures), file=out)
+    return 0 if failures == 0 else 1

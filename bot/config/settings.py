@@ -1,0 +1,244 @@
+"""Settings from the environment and one toilbot.yaml, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.pipeline.policy.rules import USER_ID, Policy, load_policy
+from bot.platform.audit import audit_key, parse_retention
+from bot.platform.errors import ConfigError, ParseError
+from bot.platform.schema import Node, load_yaml
+from bot.schedule.cron import Cron, parse_cron
+from bot.schedule.model import ScheduleSettings, load_schedule_settings
+from bot.toil.ratio import Thresholds
+
+DEFAULT_CONFIG = "toilbot.yaml"
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    lease_seconds: int  # a running job's heartbeat lease: a worker silent this long is dead
+    output_lines: int  # lines of Ansible output kept per job
+    keep: int  # job records kept in the listing
+    forks: int  # Ansible forks per job
+
+
+DEFAULT_CATEGORIES = (
+    "interrupts",
+    "incident",
+    "on-call",
+    "releases",
+    "migrations",
+    "capacity",
+    "troubleshooting",
+    "patching",
+    "automation",
+    "tooling",
+    "reviews",
+    "meetings",
+    "general",
+)
+
+
+@dataclass(frozen=True)
+class ToilSettings:
+    categories: tuple[str, ...]
+    timer_limit: int  # seconds a timer counts before it asks "still working?"
+    hands_on: int  # seconds of a person's time one bot job takes: typing it, reading the result
+    thresholds: Thresholds
+    summary_channel: str | None = None  # where the weekly summary goes (toil.summary.channel)
+    summary_names: bool = False  # people's names in the channel (the team opted in)
+    summary_when: Cron | None = None  # when the scheduler posts it (team time)
+
+
+@dataclass(frozen=True)
+class ApprovalSettings:
+    expiry: int = 900  # seconds an approval request waits before it expires
+    quorum: int = 1  # approvers needed, unless the command's spec says otherwise
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    inventory_path: Path
+    commands_dir: Path
+    playbooks_dir: Path
+    timezone: str
+    channels: dict[str, str]
+    local_user: str
+    policy: Policy
+    jobs: JobSettings
+    toil: ToilSettings
+    schedule: ScheduleSettings
+    redis_url: str | None
+    data_dir: Path
+    approvals: ApprovalSettings = ApprovalSettings()
+    audit_retention: int | None = None  # seconds audit entries are kept; None: forever
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    return Path(env.get("TOILBOT_CONFIG") or DEFAULT_CONFIG).resolve()
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    if env.get("TOILBOT_DATA_DIR"):
+        return Path(env["TOILBOT_DATA_DIR"]).resolve()
+    state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "toilbot"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = config_path(env)
+    root = load_yaml(path)
+    root.check_keys(
+        {
+            "inventory",
+            "commands_dir",
+            "playbooks_dir",
+            "timezone",
+            "channels",
+            "local_user",
+            "policy",
+            "jobs",
+            "toil",
+            "scheduler",
+            "schedules",
+            "freezes",
+            "maintenance_windows",
+            "approvals",
+            "audit",
+        }
+    )
+    base = path.parent
+
+    def directory(node: Node) -> Path:
+        found = (base / node.text()).resolve()
+        if not found.is_dir():
+            raise node.error(f"{found} is not a directory", "point it at an existing folder")
+        return found
+
+    inventory_node = root.child("inventory")
+    inventory = (base / inventory_node.text()).resolve()
+    if not inventory.is_file():
+        raise inventory_node.error(f"{inventory} does not exist", "point it at your inventory file")
+
+    tz_node = root.child("timezone", "UTC")
+    timezone = tz_node.text()
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise tz_node.error(
+            f"{timezone!r} is not an IANA timezone", "write e.g. Europe/Oslo or UTC"
+        ) from None
+
+    channels = {
+        name: node.text(
+            r"[#A-Za-z0-9_-]+", "write a channel name such as #ops or an id such as C0123"
+        )
+        for name, node in root.child("channels", {}).items()
+    }
+    jobs_node = root.child("jobs", {})
+    jobs_node.check_keys({"lease_seconds", "output_lines", "keep", "forks"})
+    jobs = JobSettings(
+        lease_seconds=jobs_node.child("lease_seconds", 30).number(2, 3600),
+        output_lines=jobs_node.child("output_lines", 200).number(10, 10_000),
+        keep=jobs_node.child("keep", 1000).number(10, 1_000_000),
+        forks=jobs_node.child("forks", 10).number(1, 200),
+    )
+    toil_node = root.child("toil", {})
+    toil_node.check_keys({"categories", "timer_limit", "thresholds", "hands_on", "summary"})
+    summary = toil_node.child("summary", {})
+    summary.check_keys({"channel", "names", "cron"})
+    when_node = summary.child("cron", "0 9 * * MON")
+    try:
+        summary_when = parse_cron(when_node.text(), timezone)
+    except ParseError as exc:
+        raise when_node.error(str(exc), "write five cron fields such as '0 9 * * MON'") from None
+    levels = toil_node.child("thresholds", {})
+    levels.check_keys({"target", "notice", "warning", "action"})
+    percents = {
+        name: levels.child(name, default).number(1, 99) / 100
+        for name, default in (("target", 35), ("notice", 40), ("warning", 45), ("action", 50))
+    }
+    if not percents["target"] <= percents["notice"] <= percents["warning"] <= percents["action"]:
+        raise levels.error(
+            "must rise: target <= notice <= warning <= action",
+            "order the percentages, e.g. 35, 40, 45, 50",
+        )
+    toil = ToilSettings(
+        categories=tuple(
+            toil_node.child("categories", list(DEFAULT_CATEGORIES)).text_list(
+                r"[a-z][a-z0-9-]{0,30}", "use lower-case words such as on-call"
+            )
+        ),
+        timer_limit=toil_node.child("timer_limit", "4h").duration(),
+        hands_on=toil_node.child("hands_on", "2m").duration(),
+        thresholds=Thresholds(**percents),
+        summary_channel=(
+            None
+            if summary.child("channel", None).value is None
+            else summary.child("channel").text(
+                r"[#A-Za-z0-9_-]+", "write a channel name such as #ops or an id such as C0123"
+            )
+        ),
+        summary_names=summary.child("names", False).flag(),
+        summary_when=summary_when,
+    )
+    approvals_node = root.child("approvals", {})
+    approvals_node.check_keys({"expiry", "quorum"})
+    expiry_node = approvals_node.child("expiry", "15m")
+    if expiry_node.duration() > 7 * 86400:
+        raise expiry_node.error("is longer than 7 days", "use 168h or less, e.g. 15m or 2h")
+    approvals = ApprovalSettings(
+        expiry=expiry_node.duration(),
+        quorum=approvals_node.child("quorum", 1).number(1, 10),
+    )
+    audit_retention = _audit_retention(root.child("audit", {}))
+    audit_key(env)  # a bad TOILBOT_AUDIT_KEY stops start-up here, with the fix
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            "environment",
+            "REDIS_URL",
+            f"{redis_url!r} is not a Redis URL",
+            "write redis://host:6379/0, or unset it to use the embedded Redis",
+        )
+    return Settings(
+        config_path=path,
+        inventory_path=inventory,
+        commands_dir=directory(root.child("commands_dir", "commands")),
+        playbooks_dir=directory(root.child("playbooks_dir", "playbooks")),
+        timezone=timezone,
+        channels=channels,
+        local_user=root.child("local_user", "U0LOCAL").text(
+            USER_ID, "use a Slack-style user id such as U0LOCAL"
+        ),
+        policy=load_policy(root.child("policy")),
+        jobs=jobs,
+        toil=toil,
+        schedule=load_schedule_settings(root, timezone, channels.get("ops")),
+        redis_url=redis_url,
+        data_dir=data_dir(env),
+        approvals=approvals,
+        audit_retention=audit_retention,
+    )
+
+
+def _audit_retention(node: Node) -> int | None:
+    """``audit: {retention: 365d}``; absent: keep every entry."""
+    node.check_keys({"retention"})
+    retention = node.child("retention", None)
+    if retention.value is None:
+        return None
+    seconds = parse_retention(str(retention.value))
+    if seconds is None:
+        raise retention.error(
+            f"{retention.value!r} is not a number of days",
+            "write e.g. 365d, or leave it out to keep every entry",
+        )
+    return seconds

@@ -1,0 +1,1 @@
+"""A queued job -> Ansible -> per-host results: jobs, locks, the run, workers."""

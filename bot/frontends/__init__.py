@@ -1,0 +1,1 @@
+"""Where text arrives and answers leave: the CLI, console/exec, the scheduler loop, Slack."""

@@ -1,0 +1,111 @@
+"""A job's own Slack message, posted when it starts and edited in place as hosts progress.
+
+Edits are coalesced: at most one per ``interval`` seconds, whatever the event
+rate. Progress edits are best effort; the final result is delivered through
+the outbox if Slack does not take it at once, so an outage never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.execution.jobs import Jobs, JobStatus
+from bot.frontends.slack import outbox
+from bot.frontends.slack.blocks import job_blocks
+
+log = logging.getLogger(__name__)
+
+
+class JobReporter:
+    def __init__(self, client: WebClient, jobs: Jobs, job_id: int, interval: float = 1.0) -> None:
+        self.client = client
+        self.jobs = jobs
+        self.job_id = job_id
+        self.interval = interval
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"slack-job-{job_id}", daemon=True)
+        self.channel: str | None = None
+        self.ts: str | None = None
+
+    def start(self) -> None:
+        record = self.jobs.get(self.job_id)
+        notify = record.notify or {}
+        view = job_blocks(record)
+        args: dict[str, Any] = {"channel": notify["channel"], **view.message()}
+        if notify.get("thread_ts"):
+            args["thread_ts"] = notify["thread_ts"]
+        try:
+            self._post(args, notify.get("user"))
+        except Exception as exc:  # Slack down: the final result goes through the outbox
+            log.warning("job %s: could not post its Slack message (%s)", self.job_id, exc)
+        self._thread.start()
+
+    def _post(self, args: dict[str, Any], user: str | None) -> None:
+        try:
+            answer = self.client.chat_postMessage(**args)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("not_in_channel", "channel_not_found") or not user:
+                raise
+            # The bot is not in that channel: tell the requester directly.
+            dm = self.client.conversations_open(users=user)
+            args = {**args, "channel": dm["channel"]["id"]}
+            args.pop("thread_ts", None)
+            answer = self.client.chat_postMessage(**args)
+        self.channel = str(answer["channel"])
+        self.ts = str(answer["ts"])
+        self.jobs.set_fields(self.job_id, message_ts=self.ts)
+
+    def touch(self) -> None:
+        """Something changed; the message is edited within ``interval`` seconds."""
+        self._dirty.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            if self._dirty.is_set():
+                self._dirty.clear()
+                self._update(final=False)
+
+    def finish(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._update(final=True)
+
+    def _update(self, *, final: bool) -> None:
+        record = self.jobs.get(self.job_id)
+        output = None
+        if final and record.status is not JobStatus.SUCCEEDED:
+            output = self.jobs.output(self.job_id, 15)
+        view = job_blocks(record, output)
+        body = view.message()
+        notify = record.notify or {}
+        if self.ts and self.channel:
+            method, args = "chat.update", {"channel": self.channel, "ts": self.ts, **body}
+        else:
+            method, args = "chat.postMessage", {"channel": notify.get("channel", ""), **body}
+        try:
+            self.client.api_call(method, json=args)
+            if final and not view.complete:
+                self._attach(view.text)
+        except Exception as exc:
+            if final:
+                log.warning("job %s: Slack did not take the result (%s); queued", self.job_id, exc)
+                outbox.put(self.jobs.r, method, args)
+            else:
+                log.info("job %s: progress edit skipped (%s)", self.job_id, exc)
+
+    def _attach(self, full: str) -> None:
+        """The whole per-host table, as a file in the job message's thread."""
+        self.client.files_upload_v2(
+            channel=self.channel,
+            thread_ts=self.ts,
+            content=full,
+            filename=f"toilbot-job-{self.job_id}.txt",
+            title=f"Job {self.job_id}: per-host results",
+        )

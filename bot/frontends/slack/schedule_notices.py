@@ -1,0 +1,52 @@
+"""Where a schedule's notices go: its Slack channel when Slack is configured, and the log.
+
+A notice Slack does not take at once (an outage) goes through the outbox and
+is delivered when Slack answers again, like a job's final result.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from slack_sdk import WebClient
+
+from bot import messages
+from bot.frontends.slack import outbox
+from bot.frontends.slack.blocks import heads_up_blocks, reply_blocks
+from bot.schedule.cron import Cron
+from bot.schedule.model import Schedule
+
+log = logging.getLogger(__name__)
+
+
+class Announcer:
+    def __init__(self, r: redis.Redis, client: WebClient | None, timezone: str) -> None:
+        self.r = r
+        self.client = client
+        self.timezone = timezone
+
+    def announce(self, schedule: Schedule, text: str) -> None:
+        log.info("schedule %s: %s", schedule.name, text)
+        self._post(schedule, {"text": text, "blocks": reply_blocks(text)})
+
+    def heads_up(self, schedule: Schedule, fire: int) -> None:
+        timezone = schedule.timing.timezone if isinstance(schedule.timing, Cron) else self.timezone
+        text = messages.schedule_heads_up(
+            schedule.name, schedule.command, schedule.owner, fire, timezone
+        )
+        log.info("schedule %s: %s", schedule.name, text)
+        self._post(schedule, {"text": text, "blocks": heads_up_blocks(text, schedule.name, fire)})
+
+    def _post(self, schedule: Schedule, message: dict[str, Any]) -> None:
+        if self.client is None or not schedule.channel:
+            return
+        args = {"channel": schedule.channel, **message}
+        try:
+            self.client.chat_postMessage(**args)
+        except Exception as exc:  # Slack down or refusing: the outbox retries
+            log.warning(
+                "schedule %s: notice not delivered (%s); queued for retry", schedule.name, exc
+            )
+            outbox.put(self.r, "chat.postMessage", args)

@@ -1,0 +1,132 @@
+"""The weekly toil summary in Slack: the team's figures and the chart in the configured channel
+(``toil.summary.channel``), and each person's own figures in a DM.
+
+The scheduler calls :func:`post_weekly_summary` (by default every Monday
+09:00, team time) for the week that just ended; `toilbot toil summary --post`
+does the same by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from bot.config.settings import Settings
+from bot.frontends.scheduler import Task
+from bot.frontends.slack import outbox
+from bot.frontends.slack.blocks import text_blocks
+from bot.platform.errors import ConfigError, ParseError
+from bot.platform.store import Store
+from bot.toil.chart import chart_png
+from bot.toil.ledger import Ledger
+from bot.toil.summary import Summary, build_summary
+from bot.toil.weeks import parse_week, previous, week_of
+
+log = logging.getLogger(__name__)
+SUMMARY_TASK = "toilbot.weekly-summary"
+SUMMARY_WINDOW = 12 * 3600  # a scheduler back by Monday 21:00 still posts Monday's summary
+
+
+@dataclass
+class Posted:
+    summary: Summary
+    text: str  # the channel message
+    channel: str  # the channel's id
+    ts: str  # the message's ts
+    file_id: str  # the chart
+    dms: list[str] = field(default_factory=list)  # people who got their figures
+    failed: dict[str, str] = field(default_factory=dict)  # people Slack refused: user -> error
+    queued: list[str] = field(default_factory=list)  # DMs left to the outbox (Slack unreachable)
+
+
+def summary_week(week: str | None, tz: str, now: float | None = None) -> tuple[int, int]:
+    """``2026-W47``, or by default the last complete week before ``now`` in ``tz``."""
+    if week is not None:
+        parsed = parse_week(week)
+        if parsed is None:
+            raise ParseError(messages.bad_week(week))
+        return parsed
+    return previous(*week_of(time.time() if now is None else now, tz))
+
+
+def weekly_summary(
+    settings: Settings, store: Store, week: str | None = None, now: float | None = None
+) -> Summary:
+    year, number = summary_week(week, settings.timezone, now)
+    return build_summary(
+        Ledger(store.redis), settings.timezone, settings.toil.thresholds, year, number
+    )
+
+
+def post_weekly_summary(
+    settings: Settings,
+    store: Store,
+    client: WebClient,
+    week: str | None = None,
+    now: float | None = None,
+) -> Posted:
+    """Post the summary of ``week`` (default: the last complete week) with its chart, then DM
+    each person their own figures. Raises ConfigError without a channel, ParseError for a
+    malformed week, SlackApiError when Slack refuses the channel message or the chart."""
+    channel = settings.toil.summary_channel
+    if channel is None:
+        raise ConfigError(
+            str(settings.config_path),
+            "toil.summary.channel",
+            "is not set",
+            'set it to the channel for the weekly summary, e.g. "#ops"',
+        )
+    summary = weekly_summary(settings, store, week, now)
+    text = messages.weekly_summary(summary, settings.toil.summary_names)
+    answer = client.chat_postMessage(channel=channel, text=text, blocks=text_blocks(text))
+    channel_id = str(answer["channel"])
+    first, last = summary.weeks[0].week, summary.weeks[-1].week
+    upload = client.files_upload_v2(
+        channel=channel_id,
+        file=chart_png(summary),
+        filename=f"toil-ratio-{summary.week}.png",
+        title=messages.summary_chart_title(first, last),
+        alt_txt=messages.summary_chart_title(first, last),
+    )
+    posted = Posted(summary, text, channel_id, str(answer["ts"]), str(upload["file"]["id"]))
+    team_ratio = summary.ratio
+    for user, rows in summary.people.items():
+        args: dict[str, Any] = {
+            "channel": user,
+            "text": messages.weekly_summary_dm(
+                summary.week, rows, team_ratio, settings.toil.thresholds
+            ),
+        }
+        try:
+            client.chat_postMessage(**args)
+            posted.dms.append(user)
+        except SlackApiError as exc:  # not a Slack user (console ids), deactivated...
+            posted.failed[user] = str(exc.response.get("error", "error"))
+            log.warning("weekly summary: no DM for %s (%s)", user, posted.failed[user])
+        except Exception as exc:  # Slack unreachable: the outbox delivers it later
+            log.warning("weekly summary: DM to %s queued (%s)", user, exc)
+            outbox.put(store.redis, "chat.postMessage", args)
+            posted.queued.append(user)
+    return posted
+
+
+def summary_tasks(settings: Settings, store: Store, client: WebClient) -> tuple[Task, ...]:
+    """The weekly summary as a scheduler task (``toil.summary.cron``, default Monday 09:00 team
+    time), when a channel is configured; once per week whatever the number of schedulers."""
+    when = settings.toil.summary_when
+    if settings.toil.summary_channel is None or when is None:
+        return ()
+
+    def post(fire: int) -> str:
+        posted = post_weekly_summary(settings, store, client, now=fire)
+        return messages.summary_posted(
+            posted.channel, posted.summary.week, len(posted.dms), posted.failed
+        )
+
+    return (Task(SUMMARY_TASK, when, SUMMARY_WINDOW, post),)

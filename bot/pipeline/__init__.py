@@ -1,0 +1,1 @@
+"""Text -> Reply: parse, authorize, confirm or approve, run a builtin or submit a job."""

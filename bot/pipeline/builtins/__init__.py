@@ -1,0 +1,1 @@
+"""Commands written in Python: help, jobs, toil, schedule, approvals..."""

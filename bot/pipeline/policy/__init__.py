@@ -1,0 +1,1 @@
+"""Who may run what: scoped rules, user groups, rate limits, reloads."""

@@ -1,0 +1,1 @@
+"""What everything stands on: Redis, key names, YAML validation, audit, errors."""
