@@ -25,6 +25,9 @@ from bot.platform.store import Store, redis_server_binary
 from tests.harness import Harness
 from tests.lab.fixtures import lab  # noqa: F401 - one session-wide lab for every test that asks
 
+# The local Slack fixtures (slack, slack_env, server) for every test that asks.
+pytest_plugins = ["tests.slack_fixtures"]
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ADMIN = "U0ADMIN"

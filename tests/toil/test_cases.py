@@ -9,7 +9,7 @@ import zoneinfo
 
 import pytest
 
-from bot.toil import commands
+from bot.pipeline.builtins import toil as commands
 from bot.toil.ledger import Ledger
 from bot.toil.model import Kind, Source
 from bot.toil.report import week_figures

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-# Each of these is started as a real process by tests/integration: test_slack.py (serve,
+# Each of these is started as a real process by the tests: frontends/slack/test_app.py (serve,
 # worker with Slack), test_jobs.py (worker), test_scheduler_processes.py (scheduler).
 EXERCISED = {"serve", "worker", "scheduler"}
 

@@ -19,9 +19,9 @@ from tests.conftest import (
     wait_for,
     write_config,
 )
-from tests.integration.conftest import free_port, listening
 from tests.slack import SignedClient, block_actions_body
 from tests.slack.model import DEFAULT_CHANNEL_ID
+from tests.slack_fixtures import free_port, listening
 
 LEASE = 2
 

@@ -1,4 +1,4 @@
-"""Fixtures of the tests that run toilbot against the local Slack in tests/slack."""
+"""The local Slack fixtures (tests/slack): a pytest plugin of tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import redis
 from bot.execution.jobs import Jobs
 from bot.pipeline.approvals import Approvals, ApprovalState
 from tests.conftest import ADMIN, OPERATOR, start_toilbot, stop_toilbot
-from tests.integration.approval_setup import LEAD1, LEAD2, approval_config
+from tests.pipeline.approval_setup import LEAD1, LEAD2, approval_config
 from tests.slack import SignedClient, SlackEmulator, block_actions_body, slash_command_body
 from tests.slack.model import DEFAULT_CHANNEL_ID as CHANNEL
 from tests.slack.model import Message

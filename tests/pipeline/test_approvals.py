@@ -19,7 +19,7 @@ from bot.platform.audit import Audit
 from bot.platform.store import Keys, Store
 from tests.conftest import ADMIN, OPERATOR, VIEWER, toilbot_cli, write_config
 from tests.harness import Harness
-from tests.integration.approval_setup import LEAD1, LEAD2, approval_config
+from tests.pipeline.approval_setup import LEAD1, LEAD2, approval_config
 
 
 @pytest.fixture

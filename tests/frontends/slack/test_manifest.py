@@ -8,7 +8,7 @@ import yaml
 
 from bot.frontends.slack.server import EVENTS_PATH
 
-MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[2] / "slack/manifest.yml").read_text())
+MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[3] / "slack/manifest.yml").read_text())
 
 
 def test_every_url_is_the_bolt_endpoint():

@@ -7,7 +7,7 @@ import zoneinfo
 
 import pytest
 
-from bot.toil import commands
+from bot.pipeline.builtins import toil as commands
 from bot.toil.ledger import Ledger
 from tests.conftest import ADMIN, VIEWER, write_config
 from tests.harness import Harness
