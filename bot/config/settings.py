@@ -1,83 +1,29 @@
-"""Settings from the environment and one toilbot.yaml, validated once at start-up."""
+"""Settings from the environment and one toilbot.yaml, validated once at start-up.
+
+Each package owns the type of its part (``JobSettings``, ``ToilSettings``, ``ScheduleSettings``,
+``Policy``); ``Settings`` composes them (re-exported here for the front ends).
+"""
 
 from __future__ import annotations
 
 import os
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from bot.pipeline.policy.rules import USER_ID, Policy, load_policy
+from bot.execution.settings import JobSettings
+from bot.pipeline.policy.rules import load_policy
+from bot.pipeline.settings import ApprovalSettings, Settings
 from bot.platform.audit import audit_key, parse_retention
 from bot.platform.errors import ConfigError, ParseError
+from bot.platform.ids import USER_ID
 from bot.platform.schema import Node, load_yaml
-from bot.schedule.cron import Cron, parse_cron
-from bot.schedule.model import ScheduleSettings, load_schedule_settings
+from bot.schedule.cron import parse_cron
+from bot.schedule.model import load_schedule_settings
 from bot.toil.ratio import Thresholds
+from bot.toil.settings import DEFAULT_CATEGORIES, ToilSettings
 
 DEFAULT_CONFIG = "toilbot.yaml"
-
-
-@dataclass(frozen=True)
-class JobSettings:
-    lease_seconds: int  # a running job's heartbeat lease: a worker silent this long is dead
-    output_lines: int  # lines of Ansible output kept per job
-    keep: int  # job records kept in the listing
-    forks: int  # Ansible forks per job
-
-
-DEFAULT_CATEGORIES = (
-    "interrupts",
-    "incident",
-    "on-call",
-    "releases",
-    "migrations",
-    "capacity",
-    "troubleshooting",
-    "patching",
-    "automation",
-    "tooling",
-    "reviews",
-    "meetings",
-    "general",
-)
-
-
-@dataclass(frozen=True)
-class ToilSettings:
-    categories: tuple[str, ...]
-    timer_limit: int  # seconds a timer counts before it asks "still working?"
-    hands_on: int  # seconds of a person's time one bot job takes: typing it, reading the result
-    thresholds: Thresholds
-    summary_channel: str | None = None  # where the weekly summary goes (toil.summary.channel)
-    summary_names: bool = False  # people's names in the channel (the team opted in)
-    summary_when: Cron | None = None  # when the scheduler posts it (team time)
-
-
-@dataclass(frozen=True)
-class ApprovalSettings:
-    expiry: int = 900  # seconds an approval request waits before it expires
-    quorum: int = 1  # approvers needed, unless the command's spec says otherwise
-
-
-@dataclass(frozen=True)
-class Settings:
-    config_path: Path
-    inventory_path: Path
-    commands_dir: Path
-    playbooks_dir: Path
-    timezone: str
-    channels: dict[str, str]
-    local_user: str
-    policy: Policy
-    jobs: JobSettings
-    toil: ToilSettings
-    schedule: ScheduleSettings
-    redis_url: str | None
-    data_dir: Path
-    approvals: ApprovalSettings = ApprovalSettings()
-    audit_retention: int | None = None  # seconds audit entries are kept; None: forever
 
 
 def config_path(env: Mapping[str, str]) -> Path:
@@ -242,3 +188,6 @@ def _audit_retention(node: Node) -> int | None:
             "write e.g. 365d, or leave it out to keep every entry",
         )
     return seconds
+
+
+__all__ = ["ApprovalSettings", "JobSettings", "Settings", "ToilSettings", "load_settings"]

@@ -11,7 +11,7 @@ import redis
 from rq import get_current_job
 
 from bot import messages
-from bot.config.settings import Settings, load_settings
+from bot.config.settings import load_settings
 from bot.execution.ansible import (
     Progress,
     RunnerStatus,
@@ -24,6 +24,7 @@ from bot.execution.jobs import HostStatus, JobRecord, Jobs, JobStatus, worker_id
 from bot.frontends.slack.client import make_client
 from bot.frontends.slack.reporter import JobReporter
 from bot.frontends.slack.settings import slack_configured, slack_settings
+from bot.pipeline.settings import Settings
 from bot.platform.store import Keys, text
 from bot.toil.ledger import Ledger
 

@@ -19,7 +19,6 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
 from bot import messages
-from bot.config.settings import Settings
 from bot.execution.jobs import Jobs, JobStatus, kill_orphan, worker_identity
 from bot.execution.run import use_settings
 from bot.frontends.slack import outbox
@@ -27,6 +26,7 @@ from bot.frontends.slack.client import make_client
 from bot.frontends.slack.settings import slack_configured, slack_settings
 from bot.frontends.slack.still_working import ask_still_working
 from bot.pipeline.approvals import Approvals
+from bot.pipeline.settings import Settings
 from bot.platform.store import QUEUE, Keys, Store
 
 log = logging.getLogger(__name__)

@@ -15,14 +15,15 @@ from collections.abc import Sequence
 
 from bot import messages
 from bot.config.check import run_checks
-from bot.config.settings import Settings, load_settings
+from bot.config.settings import load_settings
 from bot.execution.worker import run_worker
 from bot.frontends.console import EXIT_CONFIG, EXIT_REFUSED, Session, console
 from bot.frontends.scheduler import Scheduler
 from bot.pipeline.bot import Bot
-from bot.pipeline.policy.rules import USER_ID
+from bot.pipeline.settings import Settings
 from bot.platform.audit import parse_when
 from bot.platform.errors import ConfigError, StoreError, ToilbotError
+from bot.platform.ids import USER_ID
 from bot.platform.store import Store, connect
 
 EXIT_AUDIT_BROKEN = 1  # `toilbot audit verify` found an edited, deleted or reordered entry

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot import messages
-from bot.config.settings import Settings
 from bot.execution.jobs import JobRecord, Jobs
 from bot.pipeline.approvals import ApprovalRequest, Approvals, ApprovalState, Vote, command_hash
 from bot.pipeline.builtins import handlers
@@ -23,6 +22,7 @@ from bot.pipeline.policy.file import PolicyFile
 from bot.pipeline.policy.groups import GroupDirectory, Membership, NoGroups
 from bot.pipeline.policy.ratelimit import RateLimiter
 from bot.pipeline.policy.rules import Decision, Policy
+from bot.pipeline.settings import Settings
 from bot.pipeline.specs import CommandSpec, Confirm, load_specs
 from bot.platform.audit import Audit, AuditAction
 from bot.platform.errors import AuditError, CommandError, JobError, ParseError

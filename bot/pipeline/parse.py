@@ -9,7 +9,6 @@ lists them (resolved by the inventory, never by Ansible).
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections.abc import Collection
@@ -20,6 +19,7 @@ from bot.pipeline.inventory import NAME_PATTERN, Inventory, is_pattern
 from bot.pipeline.specs import CommandSpec, Param, ParamType
 from bot.platform.errors import ParseError
 from bot.platform.schema import parse_duration
+from bot.platform.words import suggest
 
 MAX_TEXT = 500
 MAX_WORD = 100
@@ -219,10 +219,6 @@ def _plain(what: str, word: str, usage: str = "") -> None:
     odd = next((c for c in word if not c.isascii() or not c.isprintable()), None)
     if odd is not None:
         raise ParseError(messages.not_plain(what, word, odd, usage))
-
-
-def suggest(word: str, candidates: list[str]) -> list[str]:
-    return difflib.get_close_matches(word.lower(), candidates, n=3, cutoff=0.6)
 
 
 def _parse_builtin(builtin: Builtin, args: list[str]) -> BuiltinCall:

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from bot import messages
-from bot.pipeline.policy.rules import USER_ID
 from bot.platform.errors import ParseError
+from bot.platform.ids import USER_ID
 from bot.platform.schema import Node, parse_duration
 from bot.schedule.cron import Cron, Every, Timing, parse_cron
 

@@ -17,9 +17,9 @@ from typing import Any
 import redis
 
 from bot import messages
-from bot.pipeline.parse import suggest
 from bot.platform.errors import CommandError
 from bot.platform.store import Keys, text, text_map, texts
+from bot.platform.words import suggest
 from bot.schedule.model import Schedule
 
 HISTORY_KEEP = 200  # entries of history kept per schedule: the explicit retention

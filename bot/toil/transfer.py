@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import messages
-from bot.pipeline.policy.rules import USER_ID
+from bot.platform.ids import USER_ID
 from bot.toil.ledger import MAX_ENTRY, Ledger
 from bot.toil.model import Entry, Kind, Source
 from bot.toil.zones import Zones

@@ -19,11 +19,11 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config.settings import Settings
 from bot.frontends.slack.app import build_app
 from bot.frontends.slack.client import make_client
 from bot.frontends.slack.settings import SlackSettings
 from bot.pipeline.bot import Bot
+from bot.pipeline.settings import Settings
 from bot.platform.errors import ConfigError
 from bot.platform.store import connect
 

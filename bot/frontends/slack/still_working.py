@@ -20,9 +20,9 @@ import redis
 from slack_sdk import WebClient
 
 from bot import messages
-from bot.config.settings import Settings
 from bot.frontends.slack import outbox
 from bot.frontends.slack.blocks import still_working_blocks
+from bot.pipeline.settings import Settings
 from bot.toil.ledger import Ledger
 
 log = logging.getLogger(__name__)

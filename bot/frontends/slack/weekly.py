@@ -17,10 +17,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
-from bot.config.settings import Settings
 from bot.frontends.scheduler import Task
 from bot.frontends.slack import outbox
 from bot.frontends.slack.blocks import text_blocks
+from bot.pipeline.settings import Settings
 from bot.platform.errors import ConfigError, ParseError
 from bot.platform.store import Store
 from bot.toil.chart import chart_png

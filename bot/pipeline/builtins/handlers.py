@@ -15,11 +15,12 @@ from bot.execution import render
 from bot.execution.jobs import JobStatus
 from bot.pipeline.builtins import schedule as schedule_commands
 from bot.pipeline.builtins import toil as toil_commands
-from bot.pipeline.parse import BUILTINS, BuiltinCall, parse, suggest
-from bot.pipeline.policy.rules import USER_ID
+from bot.pipeline.parse import BUILTINS, BuiltinCall, parse
 from bot.pipeline.specs import ParamType
 from bot.platform.errors import JobError, ParseError
+from bot.platform.ids import USER_ID
 from bot.platform.store import QUEUE
+from bot.platform.words import suggest
 from bot.toil.ledger import Ledger
 
 if TYPE_CHECKING:

@@ -7,11 +7,12 @@ import time
 from typing import TYPE_CHECKING
 
 from bot import messages
-from bot.pipeline.parse import Channel, Invocation, parse, suggest
+from bot.pipeline.parse import Channel, Invocation, parse
 from bot.pipeline.specs import Confirm
 from bot.platform.audit import AuditAction
 from bot.platform.errors import Denied, ParseError
 from bot.platform.store import Keys, text
+from bot.platform.words import suggest
 from bot.schedule.cron import Cron
 from bot.schedule.model import USAGE, Schedule, parse_add
 from bot.schedule.registry import REPLICA_SEEN, ScheduleError

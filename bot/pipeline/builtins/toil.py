@@ -9,10 +9,10 @@ import zoneinfo
 from collections.abc import Sequence
 
 from bot import messages
-from bot.config.settings import Settings
-from bot.pipeline.parse import suggest
+from bot.pipeline.settings import Settings
 from bot.platform.errors import ParseError
 from bot.platform.schema import parse_duration
+from bot.platform.words import suggest
 from bot.toil.ledger import Ledger, LedgerError
 from bot.toil.model import Kind, Source
 from bot.toil.ratio import Figures, split_time, team

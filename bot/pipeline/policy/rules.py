@@ -31,9 +31,9 @@ from bot.pipeline.inventory import Inventory, pattern_problem
 from bot.pipeline.parse import BuiltinCall, Channel, Invocation, Value
 from bot.pipeline.specs import PARAM_NAME, CommandSpec, Confirm, ParamType
 from bot.platform.errors import ConfigError
+from bot.platform.ids import USER_ID
 from bot.platform.schema import Node
 
-USER_ID = r"[UW][A-Z0-9]{2,20}"
 GROUP_ID = r"S[A-Z0-9]{2,20}"
 PERMISSION = r"[a-z*][a-z0-9_.*-]*"
 COMMAND_GLOB = r"[a-z*][a-z0-9*-]{0,30}"

@@ -1,0 +1,39 @@
+"""Settings as the pipeline sees them: each package's own settings, composed.
+
+``bot.config.settings.load_settings`` reads them from the environment and toilbot.yaml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.execution.settings import JobSettings
+from bot.pipeline.policy.rules import Policy
+from bot.schedule.model import ScheduleSettings
+from bot.toil.settings import ToilSettings
+
+
+@dataclass(frozen=True)
+class ApprovalSettings:
+    expiry: int = 900  # seconds an approval request waits before it expires
+    quorum: int = 1  # approvers needed, unless the command's spec says otherwise
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    inventory_path: Path
+    commands_dir: Path
+    playbooks_dir: Path
+    timezone: str
+    channels: dict[str, str]
+    local_user: str
+    policy: Policy
+    jobs: JobSettings
+    toil: ToilSettings
+    schedule: ScheduleSettings
+    redis_url: str | None
+    data_dir: Path
+    approvals: ApprovalSettings = ApprovalSettings()
+    audit_retention: int | None = None  # seconds audit entries are kept; None: forever
