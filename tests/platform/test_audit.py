@@ -120,7 +120,7 @@ def test_concurrent_processes_keep_one_chain(r, redis_url):
     """Four processes appending at once leave one gapless chain."""
     script = (
         "import sys, redis\n"
-        "from bot.audit import Audit\n"
+        "from bot.platform.audit import Audit\n"
         "a = Audit(redis.Redis.from_url(sys.argv[1]))\n"
         "for i in range(100):\n"
         "    a.record('command.answered', user='U0P' + sys.argv[2], source='proc')\n"
