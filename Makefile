@@ -14,13 +14,14 @@ $(STAMP): pyproject.toml scripts/bootstrap
 run: $(STAMP)
 	$(BIN)/toilbot console
 
-## make test: lint, types and the whole test suite (real Redis, real Ansible)
+## make test: lint, types, import contracts and the whole test suite (real Redis, real Ansible)
 test: lint pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 pytest: $(STAMP)
 	$(BIN)/pytest
