@@ -5,9 +5,17 @@
     ├── StoreError                Redis cannot be reached or started
     ├── CommandError              what a person typed cannot run
     │   ├── ParseError            the text does not match a command
-    │   └── Denied                the policy says no
+    │   ├── Denied                the policy says no
+    │   ├── ScheduleError         a schedule cannot be found, added or changed  [schedule.registry]
+    │   └── LedgerError           the toil ledger refuses a change              [toil.ledger]
+    ├── ImportRefused             a toil import file has bad rows, none written [toil.transfer]
     ├── JobError                  a job cannot be found, queued or cancelled
     └── AuditError                the audit log cannot be written or read
+
+An error of one domain is defined beside it (the module in brackets, under
+``bot.``) and derives from a class here; all others are defined here.
+tests/platform/test_errors.py checks that this drawing is complete and true:
+every exception class in ``bot`` appears, under its real base.
 
 Every message says what is wrong and how to fix it. Only the CLI exits.
 """

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import redis
 
+from bot.platform.errors import CommandError
 from bot.platform.store import Keys, text, texts
 from bot.toil.model import Entry, Kind, Source
 
@@ -22,7 +23,7 @@ DEFAULT_LIMIT = 4 * 3600  # a timer counts this long unless the person says they
 UNDO_DEPTH = 20
 
 
-class LedgerError(ValueError):
+class LedgerError(CommandError):
     """A change the ledger refuses; the message says why."""
 
 

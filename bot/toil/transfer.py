@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import messages
+from bot.platform.errors import ToilbotError
 from bot.platform.ids import USER_ID
 from bot.toil.ledger import MAX_ENTRY, Ledger
 from bot.toil.model import Entry, Kind, Source
@@ -29,7 +30,7 @@ COLUMNS = ("user", "kind", "category", "start", "end", "note")
 MAX_NOTE = 200
 
 
-class ImportRefused(ValueError):
+class ImportRefused(ToilbotError):
     """The file has bad rows; ``problems`` lists them by line, nothing was written."""
 
     def __init__(self, problems: list[str]) -> None:
