@@ -123,6 +123,10 @@ class LocalWorker(SimpleWorker):
     def _install_signal_handlers(self) -> None:
         signal.signal(signal.SIGINT, self._cancel_current)
 
+    def subscribe(self) -> None:
+        """No RQ command channel: toilbot cancels through its own key, and RQ joins the
+        channel's listener thread with a one-second timeout at every burst's end."""
+
     def _cancel_current(self, signum: int, frame: FrameType | None) -> None:
         rq_job = self.get_current_job()
         job_id = _job_number(rq_job) if rq_job else None
