@@ -1,7 +1,16 @@
-"""Slack deliveries that must not be lost (a job's final result), retried until Slack answers.
+"""Delivery to Slack, written once: post or edit now, or keep it in the outbox for later.
 
-A Redis sorted set of pending Web API calls scored by when to try next.
-Any worker drains it; a delivery is taken by exactly one (ZREM decides).
+:func:`deliver` is how toilbot sends what must not be lost (a job's final
+result, a schedule's notice, a still-working DM, a weekly DM). It calls the
+Web API at once; when Slack is rate limiting, failing (5xx) or unreachable,
+the call is kept in the outbox and :func:`deliver_due` makes it later. An
+answer that no retry will change (no such channel, a user who cannot get a
+DM) is not kept: it is logged and returned, so the caller can say so.
+
+The outbox is a Redis sorted set of pending Web API calls scored by when to
+try next, with exponential backoff. Any process with a Slack client drains it;
+a delivery is taken by exactly one (ZREM decides). :func:`put` keeps a call
+without trying it now (approval notices made by a process that has no client).
 """
 
 from __future__ import annotations
@@ -10,32 +19,74 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import redis
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.platform.store import Keys, texts
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300
-# Answers that no retry will change: the delivery is dropped, with a log line.
-PERMANENT = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "invalid_auth",
-        "account_inactive",
-        "not_in_channel",
-        "msg_too_long",
-        "invalid_blocks",
-        "no_text",
-    }
+# Slack's words for "try again later", whatever the HTTP status they come with.
+TRANSIENT = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 
 
+class Delivered(StrEnum):
+    SENT = "sent"  # Slack took it now
+    KEPT = "kept"  # Slack busy or unreachable: in the outbox, delivered by deliver_due
+    REFUSED = "refused"  # Slack said no for good: dropped, with a log line
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: Delivered
+    answer: dict[str, Any] = field(default_factory=dict)  # Slack's answer when SENT
+    error: str = ""  # why it was not sent now: Slack's error code, or the exception
+
+    @property
+    def sent(self) -> bool:
+        return self.outcome is Delivered.SENT
+
+
+def retryable(exc: Exception) -> bool:
+    """Whether the same call may go through later: a rate limit, a 5xx, Slack unreachable."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        return status == 429 or status >= 500 or _error(exc) in TRANSIENT
+    # Other SlackClientErrors are requests the client cannot make; anything else
+    # (connection refused, timeouts, a connection reset) means Slack was not reached.
+    return not isinstance(exc, SlackClientError)
+
+
+def deliver(
+    r: redis.Redis, client: WebClient, method: str, args: dict[str, Any], *, about: str
+) -> Delivery:
+    """Call ``method`` (chat.postMessage, chat.update...) now, or keep it for later.
+
+    ``about`` names the delivery in log lines ("job 12: result").
+    """
+    try:
+        answer = client.api_call(method, json=args)
+    except Exception as exc:
+        error = _error(exc)
+        if retryable(exc):
+            log.warning("%s: Slack did not take it yet (%s); kept in the outbox", about, error)
+            put(r, method, args)
+            return Delivery(Delivered.KEPT, error=error)
+        log.error("%s: Slack refused it (%s); dropped", about, error)
+        return Delivery(Delivered.REFUSED, error=error)
+    data = answer.data
+    return Delivery(Delivered.SENT, dict(data) if isinstance(data, dict) else {})
+
+
 def put(r: redis.Redis, method: str, args: dict[str, Any], attempt: int = 0) -> None:
+    """Keep a Web API call for :func:`deliver_due`: due now, or after a backoff on a retry."""
     item = {"id": uuid.uuid4().hex, "method": method, "args": args, "attempt": attempt}
     delay = 0 if attempt == 0 else min(MAX_BACKOFF, 2**attempt)
     r.zadd(Keys.slack_outbox, {json.dumps(item): time.time() + delay})
@@ -55,13 +106,16 @@ def deliver_due(r: redis.Redis, client: WebClient, limit: int = 20) -> int:
         try:
             client.api_call(item["method"], json=item["args"])
             delivered += 1
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
-            if error in PERMANENT:
-                log.error("dropping Slack delivery %s: %s", item["method"], error)
+        except Exception as exc:
+            if not retryable(exc):
+                log.error("dropping Slack delivery %s: %s", item["method"], _error(exc))
                 continue
-            put(r, item["method"], item["args"], item["attempt"] + 1)
-        except Exception as exc:  # connection refused, timeouts: Slack is unreachable
-            log.warning("Slack unreachable (%s); will retry %s", exc, item["method"])
+            log.warning("Slack did not take %s (%s); will retry", item["method"], _error(exc))
             put(r, item["method"], item["args"], item["attempt"] + 1)
     return delivered
+
+
+def _error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "error"))
+    return str(exc)

@@ -1,8 +1,8 @@
 """A job's own Slack message, posted when it starts and edited in place as hosts progress.
 
 Edits are coalesced: at most one per ``interval`` seconds, whatever the event
-rate. Progress edits are best effort; the final result is delivered through
-the outbox if Slack does not take it at once, so an outage never loses it.
+rate. Progress edits are best effort; the final result is kept in the outbox
+if Slack does not take it at once, so an outage never loses it.
 """
 
 from __future__ import annotations
@@ -89,16 +89,21 @@ class JobReporter:
             method, args = "chat.update", {"channel": self.channel, "ts": self.ts, **body}
         else:
             method, args = "chat.postMessage", {"channel": notify.get("channel", ""), **body}
-        try:
-            self.client.api_call(method, json=args)
-            if final and not view.complete:
-                self._attach(view.text)
-        except Exception as exc:
-            if final:
-                log.warning("job %s: Slack did not take the result (%s); queued", self.job_id, exc)
-                outbox.put(self.jobs.r, method, args)
-            else:
+        if not final:  # best effort: the next edit, or the result, catches up
+            try:
+                self.client.api_call(method, json=args)
+            except Exception as exc:
                 log.info("job %s: progress edit skipped (%s)", self.job_id, exc)
+            return
+        sent = outbox.deliver(self.jobs.r, self.client, method, args, about=f"job {self.job_id}")
+        if not sent.sent or view.complete:
+            return
+        if method == "chat.postMessage":  # the start was not posted: this is the message
+            self.channel, self.ts = sent.answer.get("channel"), sent.answer.get("ts")
+        try:
+            self._attach(view.text)
+        except Exception as exc:  # the message says the table is in the thread; it is not
+            log.warning("job %s: per-host file not attached (%s)", self.job_id, exc)
 
     def _attach(self, full: str) -> None:
         """The whole per-host table, as a file in the job message's thread."""

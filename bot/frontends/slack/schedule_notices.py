@@ -1,7 +1,7 @@
 """Where a schedule's notices go: its Slack channel when Slack is configured, and the log.
 
-A notice Slack does not take at once (an outage) goes through the outbox and
-is delivered when Slack answers again, like a job's final result.
+A notice Slack does not take at once (an outage) is kept in the outbox and
+delivered when Slack answers again, like a job's final result.
 """
 
 from __future__ import annotations
@@ -43,10 +43,6 @@ class Announcer:
         if self.client is None or not schedule.channel:
             return
         args = {"channel": schedule.channel, **message}
-        try:
-            self.client.chat_postMessage(**args)
-        except Exception as exc:  # Slack down or refusing: the outbox retries
-            log.warning(
-                "schedule %s: notice not delivered (%s); queued for retry", schedule.name, exc
-            )
-            outbox.put(self.r, "chat.postMessage", args)
+        outbox.deliver(
+            self.r, self.client, "chat.postMessage", args, about=f"schedule {schedule.name}"
+        )

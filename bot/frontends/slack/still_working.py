@@ -11,7 +11,6 @@ asked twice for the same stretch.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 import zoneinfo
 from typing import Any
@@ -24,8 +23,6 @@ from bot.frontends.slack import outbox
 from bot.frontends.slack.blocks import still_working_blocks
 from bot.pipeline.settings import Settings
 from bot.toil.ledger import Ledger
-
-log = logging.getLogger(__name__)
 
 
 def clock(timestamp: float, tz: str) -> str:
@@ -59,10 +56,6 @@ def ask_still_working(
             "text": text,
             "blocks": still_working_blocks(text, timer.started, clock(until, timer.tz)),
         }
-        try:
-            client.chat_postMessage(**args)
-        except Exception as exc:  # Slack down: the outbox delivers it later
-            log.warning("still-working DM to %s not delivered yet (%s)", user, exc)
-            outbox.put(r, "chat.postMessage", args)
+        outbox.deliver(r, client, "chat.postMessage", args, about=f"still-working DM to {user}")
         asked.append(user)
     return asked

@@ -8,13 +8,11 @@ does the same by hand.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.frontends.scheduler import Task
@@ -28,7 +26,6 @@ from bot.toil.ledger import Ledger
 from bot.toil.summary import Summary, build_summary
 from bot.toil.weeks import parse_week, previous, week_of
 
-log = logging.getLogger(__name__)
 SUMMARY_TASK = "toilbot.weekly-summary"
 SUMMARY_WINDOW = 12 * 3600  # a scheduler back by Monday 21:00 still posts Monday's summary
 
@@ -42,7 +39,7 @@ class Posted:
     file_id: str  # the chart
     dms: list[str] = field(default_factory=list)  # people who got their figures
     failed: dict[str, str] = field(default_factory=dict)  # people Slack refused: user -> error
-    queued: list[str] = field(default_factory=list)  # DMs left to the outbox (Slack unreachable)
+    queued: list[str] = field(default_factory=list)  # DMs kept in the outbox (Slack busy, down)
 
 
 def summary_week(week: str | None, tz: str, now: float | None = None) -> tuple[int, int]:
@@ -103,16 +100,15 @@ def post_weekly_summary(
                 summary.week, rows, team_ratio, settings.toil.thresholds
             ),
         }
-        try:
-            client.chat_postMessage(**args)
+        sent = outbox.deliver(
+            store.redis, client, "chat.postMessage", args, about=f"weekly summary: DM to {user}"
+        )
+        if sent.outcome is outbox.Delivered.SENT:
             posted.dms.append(user)
-        except SlackApiError as exc:  # not a Slack user (console ids), deactivated...
-            posted.failed[user] = str(exc.response.get("error", "error"))
-            log.warning("weekly summary: no DM for %s (%s)", user, posted.failed[user])
-        except Exception as exc:  # Slack unreachable: the outbox delivers it later
-            log.warning("weekly summary: DM to %s queued (%s)", user, exc)
-            outbox.put(store.redis, "chat.postMessage", args)
+        elif sent.outcome is outbox.Delivered.KEPT:  # Slack busy or unreachable: later
             posted.queued.append(user)
+        else:  # not a Slack user (console ids), deactivated...
+            posted.failed[user] = sent.error
     return posted
 
 
