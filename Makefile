@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.toilbot-installed
 
-.PHONY: run test lint pytest check bench bench-toil clean
+.PHONY: run test test-fast lint pytest check bench bench-toil clean
 
 $(STAMP): pyproject.toml scripts/bootstrap
 	scripts/bootstrap $(PYTHON) $(VENV)
@@ -16,6 +16,10 @@ run: $(STAMP)
 
 ## make test: lint, types, import contracts and the whole test suite (real Redis, real Ansible)
 test: lint pytest
+
+## make test-fast: the pipeline on a real Redis with a fake playbook runner (no Ansible), in seconds
+test-fast: $(STAMP)
+	$(BIN)/pytest -q tests/fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
