@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot import messages
+from bot.platform import formatting
 from bot.platform.errors import ParseError
+from bot.schedule import text as schedule_text
 
 _NAMES = {
     "month": {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name},
@@ -118,7 +119,7 @@ class Every:
     seconds: int
 
     def describe(self) -> str:
-        return f"every {messages.seconds_text(self.seconds)}"
+        return f"every {formatting.seconds_text(self.seconds)}"
 
     def next_after(self, after: int) -> int | None:
         return (after // self.seconds + 1) * self.seconds
@@ -150,11 +151,11 @@ def parse_cron(expression: str, timezone: str) -> Cron:
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ParseError(messages.bad_timezone(timezone)) from None
+        raise ParseError(schedule_text.bad_timezone(timezone)) from None
     text = _MACROS.get(expression.strip().lower(), expression.strip())
     fields = text.split()
     if len(fields) != 5:
-        raise ParseError(messages.cron_field_count(expression, len(fields)))
+        raise ParseError(schedule_text.cron_field_count(expression, len(fields)))
     sets = [
         _parse_field(raw, name, low, high, names, expression)
         for raw, (name, low, high, names) in zip(fields, _FIELDS, strict=True)
@@ -180,7 +181,7 @@ def _parse_field(
     for item in raw.split(","):
         match = _ITEM.fullmatch(item)
         if match is None:
-            raise ParseError(messages.cron_bad_field(expression, name, raw, low, high))
+            raise ParseError(schedule_text.cron_bad_field(expression, name, raw, low, high))
         span, step_text = match.groups()
         step = int(step_text) if step_text else 1
         if span == "*":
@@ -192,7 +193,7 @@ def _parse_field(
             if len(parts) == 1 and step_text:
                 last = high
         if step < 1 or first > last:
-            raise ParseError(messages.cron_bad_field(expression, name, raw, low, high))
+            raise ParseError(schedule_text.cron_bad_field(expression, name, raw, low, high))
         values.update(range(first, last + 1, step))
     return frozenset(values)
 
@@ -204,4 +205,4 @@ def _number(
         return _NAMES[names][part.upper()]
     if part.isascii() and part.isdigit() and low <= int(part) <= high:
         return int(part)
-    raise ParseError(messages.cron_bad_field(expression, name, raw, low, high))
+    raise ParseError(schedule_text.cron_bad_field(expression, name, raw, low, high))

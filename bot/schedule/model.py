@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import messages
 from bot.platform.errors import ParseError
 from bot.platform.ids import USER_ID
 from bot.platform.schema import Node, parse_duration
+from bot.schedule import text as schedule_text
 from bot.schedule.cron import Cron, Every, Timing, parse_cron
 
 NAME = r"[a-z0-9][a-z0-9-]{0,39}"
@@ -139,22 +139,22 @@ _OPTIONS = ("tz", "window", "heads-up", "during", "name", "channel")
 def parse_add(words: tuple[str, ...], defaults: Defaults) -> AddRequest:
     """The words after `schedule add`; a ParseError says what is wrong and shows the usage."""
     if len(words) < 3:
-        raise ParseError(messages.schedule_usage(USAGE))
+        raise ParseError(schedule_text.schedule_usage(USAGE))
     command, how = words[0], words[1].lower()
     options: dict[str, str] = {}
     rest = list(words[2:])
     if how == "cron" or how == "every":
         expression = rest.pop(0)
     else:
-        raise ParseError(messages.schedule_expected_timing(words[1], USAGE))
+        raise ParseError(schedule_text.schedule_expected_timing(words[1], USAGE))
     while rest:
         key = rest.pop(0).lower()
         if key not in _OPTIONS:
-            raise ParseError(messages.schedule_unknown_option(key, _OPTIONS, USAGE))
+            raise ParseError(schedule_text.schedule_unknown_option(key, _OPTIONS, USAGE))
         if not rest:
-            raise ParseError(messages.schedule_option_needs_value(key, USAGE))
+            raise ParseError(schedule_text.schedule_option_needs_value(key, USAGE))
         if key in options:
-            raise ParseError(messages.repeated_flag(key, USAGE))
+            raise ParseError(schedule_text.repeated_flag(key, USAGE))
         options[key] = rest.pop(0)
     timezone = options.get("tz", defaults.timezone)
     timing: Timing
@@ -162,18 +162,18 @@ def parse_add(words: tuple[str, ...], defaults: Defaults) -> AddRequest:
         timing = parse_cron(expression, timezone)
     else:
         if "tz" in options:
-            raise ParseError(messages.schedule_tz_with_every(USAGE))
+            raise ParseError(schedule_text.schedule_tz_with_every(USAGE))
         seconds = _duration(expression, "every", MIN_EVERY, USAGE)
         timing = Every(seconds)
     name = options.get("name")
     if name is not None and not re.fullmatch(NAME, name):
-        raise ParseError(messages.schedule_bad_name(name))
+        raise ParseError(schedule_text.schedule_bad_name(name))
     channel = options.get("channel", defaults.channel)
     if channel is not None and not re.fullmatch(r"#?[A-Za-z0-9_-]{1,80}", channel):
-        raise ParseError(messages.schedule_bad_channel(channel))
+        raise ParseError(schedule_text.schedule_bad_channel(channel))
     during = options.get("during")
     if during is not None and not re.fullmatch(NAME, during):
-        raise ParseError(messages.schedule_bad_name(during))
+        raise ParseError(schedule_text.schedule_bad_name(during))
     return AddRequest(
         command=command,
         timing=timing,
@@ -192,7 +192,7 @@ def parse_add(words: tuple[str, ...], defaults: Defaults) -> AddRequest:
 def _duration(text: str, what: str, low: int, usage: str) -> int:
     seconds = parse_duration(text) if len(text) < 20 and text.isascii() else None
     if seconds is None or not low <= seconds <= MAX_DURATION:
-        raise ParseError(messages.bad_duration(what, text, low, MAX_DURATION, usage))
+        raise ParseError(schedule_text.bad_duration(what, text, low, MAX_DURATION, usage))
     return seconds
 
 

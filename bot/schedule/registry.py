@@ -16,10 +16,10 @@ from typing import Any
 
 import redis
 
-from bot import messages
 from bot.platform.errors import CommandError
 from bot.platform.store import Keys, text, text_map, texts
 from bot.platform.words import suggest
+from bot.schedule import text as schedule_text
 from bot.schedule.model import Schedule
 
 HISTORY_KEEP = 200  # entries of history kept per schedule: the explicit retention
@@ -69,19 +69,19 @@ class Registry:
         raw = self.r.hget(Keys.schedules, name)
         if raw is None:
             known = [s.name for s in self.all()]
-            raise ScheduleError(messages.no_such_schedule(name, suggest(name, known)))
+            raise ScheduleError(schedule_text.no_such_schedule(name, suggest(name, known)))
         return Schedule.from_json(json.loads(text(raw)))
 
     def add(self, schedule: Schedule) -> None:
         """Store a new schedule; its first fire is the first one after now."""
         if schedule.name in self.configured:
-            raise ScheduleError(messages.schedule_name_taken(schedule.name, in_config=True))
+            raise ScheduleError(schedule_text.schedule_name_taken(schedule.name, in_config=True))
         pipe = self.r.pipeline(transaction=True)
         pipe.hsetnx(Keys.schedules, schedule.name, json.dumps(schedule.to_json()))
         pipe.hset(Keys.schedule_state(schedule.name), "cursor", schedule.created_at)
         added, _ = pipe.execute()
         if not added:
-            raise ScheduleError(messages.schedule_name_taken(schedule.name, in_config=False))
+            raise ScheduleError(schedule_text.schedule_name_taken(schedule.name, in_config=False))
 
     def free_name(self, base: str) -> str:
         taken = set(self.configured) | set(texts(self.r.hkeys(Keys.schedules)))
@@ -95,7 +95,7 @@ class Registry:
     def remove(self, name: str) -> Schedule:
         schedule = self.get(name)
         if name in self.configured:
-            raise ScheduleError(messages.schedule_in_config(name, schedule.origin))
+            raise ScheduleError(schedule_text.schedule_in_config(name, schedule.origin))
         pipe = self.r.pipeline(transaction=True)
         pipe.hdel(Keys.schedules, name)
         pipe.delete(Keys.schedule_state(name), Keys.schedule_history(name))

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import messages
 from bot.platform.errors import ToilbotError
 from bot.platform.ids import USER_ID
+from bot.toil import text
 from bot.toil.ledger import MAX_ENTRY, Ledger
 from bot.toil.model import Entry, Kind, Source
 from bot.toil.zones import Zones
@@ -76,36 +76,36 @@ def check_row(line: int, record: dict[str, Any], categories: Iterable[str]) -> R
     """A good row, or what is wrong with it (a message naming the line)."""
     missing = [c for c in COLUMNS[:5] if not str(record.get(c) or "").strip()]
     if missing:
-        return messages.import_row(line, f"{', '.join(missing)} missing")
+        return text.import_row(line, f"{', '.join(missing)} missing")
     user = str(record["user"]).strip()
     if not re.fullmatch(USER_ID, user):
-        return messages.import_row(line, f"user `{user}` is not a Slack user id such as U0123")
+        return text.import_row(line, f"user `{user}` is not a Slack user id such as U0123")
     try:
         kind = Kind(str(record["kind"]).strip().lower())
     except ValueError:
-        return messages.import_row(
+        return text.import_row(
             line, f"kind `{record['kind']}` is not one of {', '.join(k.value for k in Kind)}"
         )
     category = str(record["category"]).strip().lower()
     if category not in categories:
-        return messages.import_row(
+        return text.import_row(
             line, f"category `{category}` is not in toil.categories of toilbot.yaml"
         )
     start, end = _instant(str(record["start"])), _instant(str(record["end"]))
     if start is None or end is None:
         name = "start" if start is None else "end"
-        return messages.import_row(
+        return text.import_row(
             line,
             f"{name} `{record[name]}` is not an ISO 8601 time with its offset "
             "(write 2026-11-16T09:00:00+01:00 or 2026-11-16T08:00:00Z)",
         )
     if end <= start:
-        return messages.import_row(line, "end is not after start")
+        return text.import_row(line, "end is not after start")
     if end - start > MAX_ENTRY:
-        return messages.import_row(line, "an entry covers at most 24 hours; split it by day")
+        return text.import_row(line, "an entry covers at most 24 hours; split it by day")
     note = str(record.get("note") or "")
     if len(note) > MAX_NOTE:
-        return messages.import_row(line, f"the note is longer than {MAX_NOTE} characters")
+        return text.import_row(line, f"the note is longer than {MAX_NOTE} characters")
     return Row(line, user, kind, category, start, end, note)
 
 
@@ -117,11 +117,9 @@ def read_rows(content: str, fmt: str, categories: Iterable[str]) -> list[Row]:
         try:
             data = json.loads(content)
         except json.JSONDecodeError as exc:
-            raise ImportRefused(
-                [messages.import_row(exc.lineno, f"not JSON ({exc.msg})")]
-            ) from None
+            raise ImportRefused([text.import_row(exc.lineno, f"not JSON ({exc.msg})")]) from None
         if not isinstance(data, list):
-            raise ImportRefused([messages.import_row(1, "a JSON list of rows was expected")])
+            raise ImportRefused([text.import_row(1, "a JSON list of rows was expected")])
         records = [(-number, item) for number, item in enumerate(data, start=1)]
     else:
         reader = csv.DictReader(io.StringIO(content))
@@ -129,20 +127,16 @@ def read_rows(content: str, fmt: str, categories: Iterable[str]) -> list[Row]:
         absent = [c for c in COLUMNS if c not in header]
         if absent:
             raise ImportRefused(
-                [
-                    messages.import_row(
-                        1, f"the header lacks {', '.join(absent)} ({','.join(COLUMNS)})"
-                    )
-                ]
+                [text.import_row(1, f"the header lacks {', '.join(absent)} ({','.join(COLUMNS)})")]
             )
         try:
             records = [(reader.line_num, record) for record in reader]
         except csv.Error as exc:
-            raise ImportRefused([messages.import_row(reader.line_num, str(exc))]) from None
+            raise ImportRefused([text.import_row(reader.line_num, str(exc))]) from None
     rows, problems = [], []
     for line, record in records:
         if not isinstance(record, dict):
-            problems.append(messages.import_row(line, "a row must be an object"))
+            problems.append(text.import_row(line, "a row must be an object"))
             continue
         checked = check_row(line, record, categories)
         if isinstance(checked, str):
@@ -152,7 +146,7 @@ def read_rows(content: str, fmt: str, categories: Iterable[str]) -> list[Row]:
     if problems:
         raise ImportRefused(problems)
     if not rows:
-        raise ImportRefused([messages.import_row(1, "no rows")])
+        raise ImportRefused([text.import_row(1, "no rows")])
     return rows
 
 

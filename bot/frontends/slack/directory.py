@@ -17,7 +17,7 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot.frontends.slack import text as slack_text
 from bot.pipeline.policy.groups import Membership
 from bot.platform.store import Keys, text
 
@@ -36,7 +36,7 @@ class SlackDirectory:
         for group in sorted(group_ids):
             members, error = self._members(group, ttl)
             if error:
-                notes.append(messages.group_unreadable(group, error))
+                notes.append(slack_text.group_unreadable(group, error))
             elif user in members:
                 found.add(group)
         return Membership(frozenset(found), tuple(notes))

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot import messages
+from bot.pipeline import text
 
 
 @dataclass(frozen=True)
@@ -29,5 +29,5 @@ class NoGroups:
     """Outside Slack: every user group is empty."""
 
     def membership(self, user: str, group_ids: Collection[str], ttl: int) -> Membership:
-        notes = (messages.groups_unavailable(),) if group_ids else ()
+        notes = (text.groups_unavailable(),) if group_ids else ()
         return Membership(frozenset(), notes)

@@ -43,7 +43,7 @@ class Break:
     problem: Problem
     entry_id: str | None  # the stream id of the entry named, when there is one
     seq: int | None
-    text: str  # what is wrong, in words (from bot.messages)
+    text: str  # what is wrong, in words (from bot.platform.text)
 
 
 @dataclass(frozen=True)

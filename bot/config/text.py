@@ -1,0 +1,25 @@
+"""What `toilbot check` says about the configuration."""
+
+from __future__ import annotations
+
+
+def policy_check_running() -> str:
+    return (
+        "A running toilbot keeps its last good policy until this is fixed; `whoami` there "
+        "says the policy is stale and why"
+    )
+
+
+def unused_permission(role: str, granted: str, needed: list[str]) -> str:
+    return (
+        f"policy: role {role} grants `{granted}`, which no command needs (a typo?). "
+        f"Permissions in use: {', '.join(needed)}"
+    )
+
+
+def no_ansible() -> str:
+    return "ansible-playbook is not installed. Run `make run` or `pip install ansible`."
+
+
+def check_summary(failures: int) -> str:
+    return "All checks passed." if failures == 0 else f"{failures} check(s) failed."

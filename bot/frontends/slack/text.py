@@ -1,0 +1,198 @@
+"""What the Slack front end says: approval request messages and their threads, buttons'
+answers, schedule heads-ups, still-working DMs, the weekly DM and the App Home.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.platform.formatting import clock, hours, moment, percent
+
+if TYPE_CHECKING:
+    from bot.pipeline.approvals import ApprovalRequest
+    from bot.toil.ratio import Thresholds
+    from bot.toil.summary import WeekRow
+
+
+# --- user groups ---------------------------------------------------------------
+
+
+def group_unreadable(group: str, error: str) -> str:
+    return f"user group {group} could not be read from Slack ({error}); it counts as empty"
+
+
+# --- approvals ---------------------------------------------------------------
+
+
+def _people(users: Sequence[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users) or "nobody yet"
+
+
+def _hosts_text(hosts: Sequence[str]) -> str:
+    shown = ", ".join(hosts[:10]) + (f" and {len(hosts) - 10} more" if len(hosts) > 10 else "")
+    return f"{len(hosts)} host{'' if len(hosts) == 1 else 's'}: {shown}"
+
+
+def approval_posted(request_id: int) -> str:
+    return f"Approval request {request_id} is posted in this conversation for an approver."
+
+
+def approval_not_posted(request_id: int, error: str) -> str:
+    return (
+        f"Approval request {request_id} could not be posted here ({error}). Invite the bot "
+        f"(`/invite @toilbot`), or ask an approver to type `/ops approve {request_id}`."
+    )
+
+
+def approval_message(request: ApprovalRequest) -> str:
+    """The request as it is now: the Slack request message, and `approvals` entries."""
+    head = (
+        f"*Approval request {request.id}* · <@{request.requester}> asks to run "
+        f"`{request.command}` on {_hosts_text(request.hosts)}."
+    )
+    need = "1 approval" if request.quorum == 1 else f"{request.quorum} approvals"
+    rule = (
+        f"Needs {need} by people with the `approve` permission, not the requester, "
+        f"before {clock(request.expires_at)}. Command hash `{request.short_digest}`."
+    )
+    state = request.state.value
+    if state == "pending":
+        count = len(request.approvers)
+        status = f"Approved by {_people(request.approvers)} ({count} of {request.quorum})."
+    elif state in ("approved", "executed"):
+        job = f"; running as job {request.job_id}" if request.job_id else ""
+        status = f"*Approved* by {_people(request.approvers)}{job}."
+    elif state == "denied":
+        status = f"*Denied* by <@{request.decided_by}>{_reason(request.reason)} Nothing was run."
+    elif state == "expired":
+        status = "*Expired*: not approved in time. Nothing was run."
+    else:
+        status = f"*Not run*: {request.reason}"
+    return "\n".join((head, rule, status))
+
+
+def _reason(reason: str | None) -> str:
+    return f": {reason}." if reason else "."
+
+
+def approval_event(
+    state: str,
+    code: str,
+    who: str,
+    approvers: Sequence[str],
+    quorum: int,
+    job_id: int | None,
+    reason: str | None,
+) -> str:
+    """One line in the request's thread for each change."""
+    if code == "counted":
+        return f"Approved by <@{who}> ({len(approvers)} of {quorum}); waiting for more."
+    if code == "approved":
+        return f"Approved by <@{who}> ({len(approvers)} of {quorum}): approval complete."
+    if state == "executed":
+        return f"Running as job {job_id}, exactly the approved command."
+    if state == "denied":
+        return f"Denied by <@{who}>{_reason(reason)} Nothing was run."
+    if state == "expired":
+        return "Expired: not approved in time. Nothing was run; ask again if it is still needed."
+    return f"Not run: {reason}"
+
+
+def confirmation_expired() -> str:
+    return (
+        "This confirmation has expired or was already used; nothing was run. "
+        "Type the command again."
+    )
+
+
+def only_requester_confirms(user: str) -> str:
+    return f"Only <@{user}>, who asked for this command, can confirm it."
+
+
+# --- schedule heads-ups --------------------------------------------------------
+
+
+def schedule_heads_up(name: str, command: str, owner: str, fire: int, timezone: str) -> str:
+    return (
+        f":alarm_clock: Scheduled run at {moment(fire, timezone)}: `{command}` "
+        f"(schedule `{name}`, owner <@{owner}>). Skip it with the button or "
+        f"`schedule skip {name}`."
+    )
+
+
+# --- toil: still-working DMs, the weekly DM, the App Home -------------------------
+
+
+def still_working(kind: str, category: str, started: str, until: str) -> str:
+    return (
+        f"Still working? Your timer ({kind}, {category}) started at {started} and counts only up "
+        f"to {until} unless you keep it going."
+    )
+
+
+def still_working_kept(until: str) -> str:
+    return f"Kept going: the timer counts until {until}; I will ask again then."
+
+
+def still_working_stopped(reply: str) -> str:
+    return f"Stopped. {reply}"
+
+
+def timer_gone() -> str:
+    return "That timer is no longer running; nothing changed."
+
+
+def weekly_summary_dm(
+    week: str, rows: Sequence[WeekRow], team_ratio: float | None, thresholds: Thresholds
+) -> str:
+    """A person's own weekly figures; ``rows`` oldest first."""
+    mine = rows[-1]
+    lines = [
+        f"Your toil week {week}: operating {hours(mine.operating)}, coding {hours(mine.coding)}, "
+        f"ratio {percent(mine.ratio)} (target {percent(thresholds.target)}, limit "
+        f"{percent(thresholds.action)}; team {percent(team_ratio)}).",
+        "Your last weeks:",
+    ]
+    for row in rows:
+        lines.append(
+            f"  {row.week}  operating {hours(row.operating)}  coding {hours(row.coding)}  "
+            f"ratio {percent(row.ratio)}"
+        )
+    if mine.ratio is None:
+        lines.append("No data is not 0%: the ratio needs 4 hours of operating plus coding.")
+    return "\n".join(lines)
+
+
+def summary_chart_title(first: str, last: str) -> str:
+    return f"Toil ratio, {first} to {last}"
+
+
+def home_toil(
+    rows: Sequence[WeekRow], thresholds: Thresholds, running: tuple[str, str, float] | None
+) -> str:
+    """App Home: this week's ratio, the running timer, the last weeks (rows oldest first)."""
+    this = rows[-1]
+    lines = [
+        f"*Your toil ratio this week ({this.week})*: {percent(this.ratio)} (target "
+        f"{percent(thresholds.target)}, limit {percent(thresholds.action)}; "
+        f"{thresholds.level(this.ratio)})",
+    ]
+    if running:
+        lines.append(f"Timer running: {running[0]} ({running[1]}) for {hours(running[2])}.")
+    else:
+        lines.append("No timer running. `/toil start operating interrupts` starts one.")
+    lines.append(f"*Your last {len(rows)} weeks*")
+    for row in rows:
+        lines.append(
+            f"{row.week}: operating {hours(row.operating)}, coding {hours(row.coding)}, "
+            f"ratio {percent(row.ratio)}"
+        )
+    return "\n".join(lines)
+
+
+# --- audit ---------------------------------------------------------------------
+
+
+def audit_requester_rule(user: str) -> str:
+    return f"only the requester, {user}, confirms"
