@@ -12,8 +12,8 @@ from typing import Any
 import redis
 from slack_sdk import WebClient
 
-from bot import messages
 from bot.frontends.slack import outbox
+from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import heads_up_blocks, reply_blocks
 from bot.schedule.cron import Cron
 from bot.schedule.model import Schedule
@@ -33,7 +33,7 @@ class Announcer:
 
     def heads_up(self, schedule: Schedule, fire: int) -> None:
         timezone = schedule.timing.timezone if isinstance(schedule.timing, Cron) else self.timezone
-        text = messages.schedule_heads_up(
+        text = slack_text.schedule_heads_up(
             schedule.name, schedule.command, schedule.owner, fire, timezone
         )
         log.info("schedule %s: %s", schedule.name, text)

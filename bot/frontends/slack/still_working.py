@@ -18,8 +18,8 @@ from typing import Any
 import redis
 from slack_sdk import WebClient
 
-from bot import messages
 from bot.frontends.slack import outbox
+from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import still_working_blocks
 from bot.pipeline.settings import Settings
 from bot.toil.ledger import Ledger
@@ -48,7 +48,7 @@ def ask_still_working(
         if timer is None:
             continue
         until = timer.counts_until(limit)
-        text = messages.still_working(
+        text = slack_text.still_working(
             timer.kind.value, timer.category, clock(timer.started, timer.tz), clock(until, timer.tz)
         )
         args: dict[str, Any] = {
