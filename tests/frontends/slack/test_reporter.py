@@ -77,12 +77,15 @@ def test_edits_are_coalesced(env, r, tmp_path, slack, client):
     job_id = running_job(bot, "fleet")
     reporter = JobReporter(client, bot.jobs, job_id, interval=1.0)
     reporter.start()
+    started = time.monotonic()
     for _ in range(200):
         reporter.touch()
         time.sleep(0.01)
+    elapsed = time.monotonic() - started  # two seconds, or more on a loaded machine
     reporter.finish()
     assert 1 == len(slack.calls_to("chat.postMessage"))
-    assert 2 <= len(slack.calls_to("chat.update")) <= 5
+    # At most one edit per interval while changing, plus the final one.
+    assert 2 <= len(slack.calls_to("chat.update")) <= int(elapsed / 1.0) + 2
 
 
 def test_a_huge_table_goes_to_a_file_in_the_thread(env, r, tmp_path, slack, client):
