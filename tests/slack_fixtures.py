@@ -1,4 +1,8 @@
-"""The local Slack fixtures (tests/slack): a pytest plugin of tests/conftest.py."""
+"""The local Slack fixtures (tests/slack): a pytest plugin of tests/conftest.py.
+
+``workspace`` is how a Slack test reads like a console one: people type and click
+in the local Slack, against the real `toilbot serve` (tests/slack/chat.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pytest
 
 from tests.conftest import ADMIN, OPERATOR, start_toilbot, stop_toilbot, wait_for
 from tests.slack import SlackEmulator
+from tests.slack.chat import SlackChat
 from tests.slack.signing import DEFAULT_SIGNING_SECRET
 
 
@@ -61,3 +66,11 @@ def server(slack_env: dict[str, str]) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/slack/events"
     finally:
         print(stop_toilbot(proc))
+
+
+@pytest.fixture
+def workspace(slack: SlackEmulator, server: str) -> Iterator[SlackChat]:
+    """People typing `/ops`, `/toil` and clicking buttons, signed as Slack signs them, sent to
+    `toilbot serve`; each step returns what that person sees."""
+    with SlackChat(slack, server) as chat:
+        yield chat

@@ -18,7 +18,6 @@ from tests.slack import (
     SignedClient,
     SlackEmulator,
     app_home_opened_event,
-    block_actions_body,
     event_body,
     slash_command_body,
 )
@@ -54,18 +53,12 @@ def socket_ops(slack: SlackEmulator, text: str) -> str:
     return str(ack.payload["text"])
 
 
-def ack_text(response) -> str:
-    assert 200 == response.status_code, response.text
-    return json.loads(response.text)["text"]
-
-
-def test_slash_command_runs_a_job_and_edits_one_message(server, slack, worker_with_slack):
+def test_slash_command_runs_a_job_and_edits_one_message(workspace, slack, worker_with_slack):
     """/ops status answers within Slack's limit; the worker posts one message and edits it."""
-    with SignedClient(server) as client:
-        started = time.monotonic()
-        response = client.post(slash_command_body(text="status localhost", user_id=ADMIN))
-        assert time.monotonic() - started < 3
-    assert "Job 1 queued: `status localhost` on 1 host." == ack_text(response)
+    started = time.monotonic()
+    seen = workspace.ops("status localhost", as_=ADMIN)
+    assert time.monotonic() - started < 3
+    assert "Job 1 queued: `status localhost` on 1 host." == seen.text
 
     def final():
         found = [m for m in slack.messages(CHANNEL) if "succeeded" in m.text]
@@ -104,49 +97,26 @@ def test_requests_must_be_signed_and_fresh(server):
         )
 
 
-def test_errors_and_denials_are_ephemeral_answers(server, r):
+def test_errors_and_denials_are_ephemeral_answers(workspace, r):
     """Mistakes and refusals come back in the ack, to the person only; nothing is queued."""
-    with SignedClient(server) as client:
-        typo = client.post(slash_command_body(text="statsu localhost", user_id=ADMIN))
-        denied = client.post(slash_command_body(text="status localhost", user_id="U0STRANGER"))
-    assert "Did you mean `status`" in ack_text(typo)
-    assert "needs the `status` permission" in ack_text(denied)
-    assert "ephemeral" == json.loads(denied.text)["response_type"]
+    typo = workspace.ops("statsu localhost", as_=ADMIN)
+    denied = workspace.ops("status localhost", as_="U0STRANGER")
+    assert "Did you mean `status`" in typo.text
+    assert "needs the `status` permission" in denied.text
+    assert "ephemeral" == denied.response_type
     assert 0 == r.zcard("toilbot:jobs")
 
 
-def test_confirm_button_only_for_the_requester(server, slack, r):
+def test_confirm_button_only_for_the_requester(workspace, r):
     """A command that needs confirmation waits for its requester's click, and only theirs."""
-    with SignedClient(server) as client:
-        asked = client.post(slash_command_body(text="restart cron on localhost", user_id=OPERATOR))
-        blocks = json.loads(asked.text)["blocks"]
-        token = next(
-            e["value"]
-            for b in blocks
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["action_id"] == "toilbot_confirm"
-        )
-        assert 0 == r.zcard("toilbot:jobs")
-        stranger_url = slack.new_response_url(kind="actions", user=ADMIN)
-        client.post(
-            block_actions_body("toilbot_confirm", token, user_id=ADMIN, response_url=stranger_url)
-        )
-        slack.wait_for(lambda: slack.responses, 10)
-        assert "Only <@U0OPER>" in slack.responses[-1].body["text"]
-        assert 0 == r.zcard("toilbot:jobs")
-        own_url = slack.new_response_url(kind="actions", user=OPERATOR)
-        client.post(
-            block_actions_body("toilbot_confirm", token, user_id=OPERATOR, response_url=own_url)
-        )
-        slack.wait_for(lambda: len(slack.responses) >= 2, 10)
-        assert "Job 1 queued: `restart cron on localhost`" in slack.responses[-1].body["text"]
-        again = client.post(
-            block_actions_body("toilbot_confirm", token, user_id=OPERATOR, response_url=own_url)
-        )
-        assert 200 == again.status_code
-        slack.wait_for(lambda: len(slack.responses) >= 3, 10)
-        assert "expired or was already used" in slack.responses[-1].body["text"]
+    asked = workspace.ops("restart cron on localhost", as_=OPERATOR)
+    assert "Confirm" in asked.labels()
+    assert 0 == r.zcard("toilbot:jobs")
+    assert "Only <@U0OPER>" in asked.click("Confirm", as_=ADMIN).text
+    assert 0 == r.zcard("toilbot:jobs")
+    confirmed = asked.click("Confirm", as_=OPERATOR)
+    assert "Job 1 queued: `restart cron on localhost`" in confirmed.text
+    assert "expired or was already used" in asked.click("Confirm", as_=OPERATOR).text
     assert 1 == r.zcard("toilbot:jobs")
 
 
@@ -181,11 +151,10 @@ def test_app_home_shows_the_users_jobs(server, slack, harness):
     assert "Your recent results" in text and "status localhost" in text and "succeeded" in text
 
 
-def test_a_slack_outage_never_loses_the_final_result(server, slack, worker_with_slack, r):
+def test_a_slack_outage_never_loses_the_final_result(workspace, slack, worker_with_slack, r):
     """Slack down when the job ends: the result is kept and delivered when Slack is back."""
-    with SignedClient(server) as client:
-        ack_text(client.post(slash_command_body(text="slow localhost --seconds 3", user_id=ADMIN)))
-    slack.wait_for(lambda: slack.messages(CHANNEL), 30)
+    assert "Job 1 queued" in workspace.ops("slow localhost --seconds 3", as_=ADMIN).text
+    workspace.message("Job 1 ·", timeout=30)
     slack.set_outage(True)
     wait_for(lambda: r.hget("toilbot:job:1", "status") == b"succeeded", 60, "the job to end")
     wait_for(lambda: r.zcard(Keys.slack_outbox) > 0, 60, "the final result kept in the outbox")
@@ -256,33 +225,15 @@ def test_a_direct_message_is_a_command(server, slack):
     assert "Commands:" in reply.text
 
 
-def test_the_cancel_button_stops_the_job(server, slack, worker_with_slack, r):
+def test_the_cancel_button_stops_the_job(workspace, worker_with_slack, r):
     """Cancel on the job message cancels it, with the same permission check as `cancel`."""
-    with SignedClient(server) as client:
-        ack_text(client.post(slash_command_body(text="slow localhost --seconds 60", user_id=ADMIN)))
-        message = slack.wait_for(lambda: slack.messages(CHANNEL), 30)[0]
-        wait_for(lambda: r.hget("toilbot:job:1", "status") == b"running", 30, "the job to run")
-        denied_url = slack.new_response_url(kind="actions", user="U0STRANGER")
-        client.post(
-            block_actions_body(
-                "toilbot_cancel_job",
-                "1",
-                user_id="U0STRANGER",
-                message_ts=message.ts,
-                response_url=denied_url,
-            )
-        )
-        slack.wait_for(lambda: slack.responses, 10)
-        assert "needs the `cancel` permission" in slack.responses[-1].body["text"]
-        url = slack.new_response_url(kind="actions", user=ADMIN)
-        client.post(
-            block_actions_body(
-                "toilbot_cancel_job", "1", user_id=ADMIN, message_ts=message.ts, response_url=url
-            )
-        )
-    slack.wait_for(lambda: len(slack.responses) >= 2, 10)
-    assert "Cancelling job 1" in slack.responses[-1].body["text"]
-    slack.wait_for(lambda: "was cancelled" in (slack.messages(CHANNEL)[0].text or ""), 30)
+    assert "Job 1 queued" in workspace.ops("slow localhost --seconds 60", as_=ADMIN).text
+    job = workspace.message("Job 1 ·", timeout=30)
+    wait_for(lambda: r.hget("toilbot:job:1", "status") == b"running", 30, "the job to run")
+    denied = job.click("Cancel job", as_="U0STRANGER")
+    assert "needs the `cancel` permission" in denied.text
+    assert "Cancelling job 1" in job.click("Cancel job", as_=ADMIN).text
+    job.wait_until_it_says("was cancelled", timeout=30)
 
 
 def test_the_client_retries_rate_limits_and_server_errors(slack):
@@ -300,31 +251,20 @@ def test_the_client_retries_rate_limits_and_server_errors(slack):
     assert "two" == slack.messages(CHANNEL)[0].text
 
 
-def test_toil_slash_command(server):
+def test_toil_slash_command(workspace):
     """/toil logs time and answers privately."""
-    with SignedClient(server) as client:
-        started = client.post(
-            slash_command_body("/toil", "start operating incident", user_id=OPERATOR)
-        )
-        me = client.post(slash_command_body("/toil", "me", user_id=OPERATOR))
-    assert "Timer started: operating (incident)" in ack_text(started)
-    assert "Timer running: operating (incident)" in ack_text(me)
+    started = workspace.toil("start operating incident", as_=OPERATOR)
+    me = workspace.toil("me", as_=OPERATOR)
+    assert "Timer started: operating (incident)" in started.text
+    assert "Timer running: operating (incident)" in me.text
 
 
-def test_stop_timer_button(server, slack, r):
+def test_stop_timer_button(workspace, r):
     """A /toil answer while a timer runs carries Stop timer; pressing it logs the time."""
-    with SignedClient(server) as client:
-        started = client.post(
-            slash_command_body("/toil", "start coding automation", user_id=OPERATOR)
-        )
-        blocks = json.loads(started.text)["blocks"]
-        assert "toilbot_stop_timer" == blocks[-1]["elements"][0]["action_id"]
-        timer = json.loads(r.get("toilbot:toil:timer:U0OPER"))
-        timer["started"] -= 3600  # as if started an hour ago
-        r.set("toilbot:toil:timer:U0OPER", json.dumps(timer))
-        url = slack.new_response_url(kind="actions", user=OPERATOR)
-        client.post(
-            block_actions_body("toilbot_stop_timer", "stop", user_id=OPERATOR, response_url=url)
-        )
-    slack.wait_for(lambda: slack.responses, 10)
-    assert "Logged entry 1: 1h of coding (automation)." == slack.responses[-1].body["text"]
+    started = workspace.toil("start coding automation", as_=OPERATOR)
+    assert "toilbot_stop_timer" == started.blocks[-1]["elements"][0]["action_id"]
+    timer = json.loads(r.get("toilbot:toil:timer:U0OPER"))
+    timer["started"] -= 3600  # as if started an hour ago
+    r.set("toilbot:toil:timer:U0OPER", json.dumps(timer))
+    stopped = started.click("Stop timer", as_=OPERATOR)
+    assert "Logged entry 1: 1h of coding (automation)." == stopped.text
