@@ -1,5 +1,5 @@
-"""What the pipeline says: parse errors, policy decisions and rules, confirmation, approval
-steps, freezes and queued jobs.
+"""What the pipeline says: parse errors, policy refusals, `whoami` and `can`, confirmation,
+approval steps, freezes and queued jobs.
 
 Every sentence a person reads is a function here or in another package's ``text.py``;
 only modules of ``bot.pipeline`` import this one. Plain text with Slack mrkdwn backticks.
@@ -165,90 +165,65 @@ def rate_limited(rate: str, wait: float) -> str:
     )
 
 
-def rule_text(
-    what: str,
-    targets: Sequence[str],
-    args: Sequence[tuple[str, Sequence[str]]],
-    channels: Sequence[str],
-    confirm: str | None,
-    max_hosts: int | None,
-) -> str:
-    parts = [what]
-    if targets:
-        parts.append(f"on {', '.join(targets)}")
-    for name, values in args:
-        parts.append(f"with {name} {' or '.join(values)}")
-    text = " ".join(parts)
-    if channels:
-        text += f", from {' or '.join(channels)}"
-    if max_hosts is not None:
-        text += f", at most {max_hosts} hosts"
-    if confirm == "approve":
-        text += ", needs approval by a second person"
-    elif confirm == "confirm":
-        text += ", needs confirmation"
-    return text
+# --- who may run what: whoami and can -----------------------------------------
 
 
-def rule_no_permission() -> str:
-    return "needs no permission"
+def policy_loaded(path: str, when: str) -> str:
+    return f"Policy: loaded from {path} at {when}."
 
 
-def rule_grants(role: str, granted: str) -> str:
-    return f"role {role} grants {granted}"
-
-
-def rule_allows(role: str, rule: str, key: str) -> str:
-    return f"role {role} allows {rule} ({key})"
-
-
-def rule_capped(roles: str, cap: int) -> str:
-    return f"role {roles} allows at most {cap} hosts per command"
-
-
-def rule_none_grants(user: str, permission: str) -> str:
-    return f"no role of {user} grants {permission}"
-
-
-def rule_none_holds(misses: Sequence[str]) -> str:
-    return "no rule allows it: " + "; ".join(misses)
-
-
-def rule_miss(role: str, rule: str, problem: str) -> str:
-    return f"role {role} allows {rule}, but {problem}"
-
-
-def rule_needs_channel(channels: Sequence[str], here: str | None) -> str:
-    where = (
-        "console and exec are outside Slack, so they have no channel"
-        if here is None
-        else f"this came from {here}"
-    )
-    return f"only from {' or '.join(channels)} ({where})"
-
-
-def rule_needs_targets(command: str) -> str:
-    return f"`{command}` has no targets, and this rule covers commands on its targets only"
-
-
-def rule_outside_targets(outside: Sequence[str], targets: Sequence[str]) -> str:
-    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-    return f"{shown} {'is' if len(outside) == 1 else 'are'} not in {', '.join(targets)}"
-
-
-def rule_needs_argument(command: str, name: str) -> str:
-    return f"`{command}` has no argument {name}"
-
-
-def rule_argument_not_allowed(name: str, given: str, allowed: Sequence[str]) -> str:
-    return f"{name} is {echoed(given)}, not {' or '.join(allowed)}"
-
-
-def groups_unavailable() -> str:
+def policy_stale(path: str, when: str, error: str) -> str:
     return (
-        "Slack is not configured here, so Slack user groups resolve to nobody "
-        "(roles given to a user group do not apply)"
+        f"Policy: STALE. {path} changed at {when}, but its policy was refused: {error}. "
+        "The last good policy stays in force until the file is fixed (`toilbot check`)."
     )
+
+
+def whoami(
+    user: str,
+    groups: Sequence[str],
+    notes: Sequence[str],
+    roles: Sequence[tuple[str, Sequence[str]]],
+    rules: Sequence[str],
+    rate: str | None,
+    policy: str,
+) -> str:
+    lines = [f"You are {user}."]
+    group_text = ", ".join(groups) if groups else "none of those the policy names"
+    lines.append(f"Slack user groups: {group_text}.")
+    lines += [f"  Note: {n}." for n in notes]
+    if roles:
+        named = [f"{name} ({', '.join(via)})" for name, via in roles]
+        lines.append(f"Roles: {', '.join(named)}.")
+        lines.append("They allow:")
+        lines += [f"  {r}" for r in rules]
+    else:
+        lines.append("Roles: none, so you may run only commands that need no permission.")
+    lines.append(
+        f"Rate limit: {rate} per person." if rate else "Rate limit: none (policy.rate_limit: off)."
+    )
+    lines.append(policy)
+    return "\n".join(lines)
+
+
+def can_usage() -> str:
+    return (
+        "Write `can <@user> <command ...>`, e.g. `can @alice restart nginx on web`, or with a "
+        "user id: `can U024BE7LH status db`."
+    )
+
+
+def can_answer(
+    user: str, command: str, where: str, allowed: bool, rule: str, notes: Sequence[str]
+) -> str:
+    verdict = "may" if allowed else "may not"
+    lines = [f"{user} {verdict} run `{command}` {where}: {rule}."]
+    lines += [f"  Note: {n}." for n in notes]
+    return "\n".join(lines)
+
+
+def where_text(channel: str | None) -> str:
+    return "outside Slack (console or exec)" if channel is None else f"from {channel}"
 
 
 # --- confirmation and approvals ------------------------------------------------

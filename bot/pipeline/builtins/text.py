@@ -1,4 +1,4 @@
-"""What the builtin commands answer: help, whoami and can, approvals, jobs, `toil ...` and
+"""What the builtin commands answer: help, the approvals and jobs lists, `toil ...` and
 `schedule ...`.
 
 Only ``bot.pipeline.builtins`` imports this module; sentences the other pipeline steps
@@ -24,67 +24,6 @@ if TYPE_CHECKING:
     from bot.pipeline.approvals import ApprovalRequest
     from bot.schedule.model import Schedule
     from bot.toil.ratio import Thresholds
-
-
-# --- who may run what ----------------------------------------------------------
-
-
-def policy_loaded(path: str, when: str) -> str:
-    return f"Policy: loaded from {path} at {when}."
-
-
-def policy_stale(path: str, when: str, error: str) -> str:
-    return (
-        f"Policy: STALE. {path} changed at {when}, but its policy was refused: {error}. "
-        "The last good policy stays in force until the file is fixed (`toilbot check`)."
-    )
-
-
-def whoami(
-    user: str,
-    groups: Sequence[str],
-    notes: Sequence[str],
-    roles: Sequence[tuple[str, Sequence[str]]],
-    rules: Sequence[str],
-    rate: str | None,
-    policy: str,
-) -> str:
-    lines = [f"You are {user}."]
-    group_text = ", ".join(groups) if groups else "none of those the policy names"
-    lines.append(f"Slack user groups: {group_text}.")
-    lines += [f"  Note: {n}." for n in notes]
-    if roles:
-        named = [f"{name} ({', '.join(via)})" for name, via in roles]
-        lines.append(f"Roles: {', '.join(named)}.")
-        lines.append("They allow:")
-        lines += [f"  {r}" for r in rules]
-    else:
-        lines.append("Roles: none, so you may run only commands that need no permission.")
-    lines.append(
-        f"Rate limit: {rate} per person." if rate else "Rate limit: none (policy.rate_limit: off)."
-    )
-    lines.append(policy)
-    return "\n".join(lines)
-
-
-def can_usage() -> str:
-    return (
-        "Write `can <@user> <command ...>`, e.g. `can @alice restart nginx on web`, or with a "
-        "user id: `can U024BE7LH status db`."
-    )
-
-
-def can_answer(
-    user: str, command: str, where: str, allowed: bool, rule: str, notes: Sequence[str]
-) -> str:
-    verdict = "may" if allowed else "may not"
-    lines = [f"{user} {verdict} run `{command}` {where}: {rule}."]
-    lines += [f"  Note: {n}." for n in notes]
-    return "\n".join(lines)
-
-
-def where_text(channel: str | None) -> str:
-    return "outside Slack (console or exec)" if channel is None else f"from {channel}"
 
 
 # --- help --------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.pipeline import text
+from bot.pipeline.policy import text
 
 
 @dataclass(frozen=True)
