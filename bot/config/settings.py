@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.execution.settings import JobSettings
-from bot.pipeline.policy.rules import load_policy
+from bot.pipeline.policy.load import load_policy
 from bot.pipeline.settings import ApprovalSettings, Settings
 from bot.platform.audit import audit_key, parse_retention
 from bot.platform.errors import ConfigError, ParseError
@@ -133,7 +133,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             )
         ),
         summary_names=summary.child("names", False).flag(),
-        summary_when=summary_when,
     )
     approvals_node = root.child("approvals", {})
     approvals_node.check_keys({"expiry", "quorum"})
@@ -172,6 +171,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir(env),
         approvals=approvals,
         audit_retention=audit_retention,
+        summary_when=summary_when,
     )
 
 

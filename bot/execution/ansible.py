@@ -23,7 +23,7 @@ from typing import Any
 import ansible_runner
 import yaml
 
-from bot.execution.jobs import HostResult, HostStatus
+from bot.execution.records import HostResult, HostStatus
 
 VAR_PREFIX = "toilbot_"
 MESSAGE_LIMIT = 500

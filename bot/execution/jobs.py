@@ -15,18 +15,23 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
 import redis
-from redis.typing import EncodableT, FieldT
 from rq import Queue
 
-from bot import messages
+from bot.execution import text as execution_text
 from bot.execution.locks import Conflict, HostLocks
-from bot.pipeline.parse import Invocation
+from bot.execution.records import (
+    HostResult,
+    JobOrder,
+    JobRecord,
+    JobStatus,
+    decode,
+    encode,
+    encode_value,
+)
 from bot.platform.audit import Audit, AuditAction
 from bot.platform.errors import AuditError, JobError
 from bot.platform.store import LOCAL_QUEUE_PREFIX, QUEUE, Keys, text, text_map, texts
@@ -36,126 +41,6 @@ QUEUE_GRACE = 3600  # seconds a queued job may wait for a worker and keep its ho
 STREAM_MAXLEN = 5000
 
 
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    TIMED_OUT = "timed_out"
-
-    @property
-    def terminal(self) -> bool:
-        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-class HostStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    OK = "ok"
-    CHANGED = "changed"
-    FAILED = "failed"
-    UNREACHABLE = "unreachable"
-    NOT_RUN = "not run"
-
-    @property
-    def succeeded(self) -> bool:
-        return self in (HostStatus.OK, HostStatus.CHANGED)
-
-
-@dataclass
-class HostResult:
-    host: str
-    status: HostStatus = HostStatus.PENDING
-    ok: int = 0
-    changed: int = 0
-    failed_task: str | None = None
-    message: str | None = None
-    report: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "status": self.status.value,
-            "ok": self.ok,
-            "changed": self.changed,
-            "failed_task": self.failed_task,
-            "message": self.message,
-            "report": self.report,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> HostResult:
-        return cls(
-            host=data["host"],
-            status=HostStatus(data["status"]),
-            ok=data.get("ok", 0),
-            changed=data.get("changed", 0),
-            failed_task=data.get("failed_task"),
-            message=data.get("message"),
-            report=data.get("report") or {},
-        )
-
-
-@dataclass
-class JobRecord:
-    id: int
-    user: str
-    source: str
-    command: str
-    spec: str
-    playbook: str
-    values: dict[str, Any]
-    hosts: list[str]
-    check_mode: bool
-    timeout: int
-    status: JobStatus
-    created_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    reason: str | None = None
-    worker: str | None = None
-    ansible_pid: int | None = None
-    locks: list[str] = field(default_factory=list)  # hosts this job holds locked
-    queue: str = QUEUE  # the RQ queue it was put on
-    notify: dict[str, str] | None = None  # where to report: Slack channel, thread, user
-    manual_minutes: int = 0  # how long the task takes by hand (the spec's)
-    message_ts: str | None = None  # the job's own Slack message, once posted
-    schedule: str | None = None  # the schedule that ran it
-    fire_time: int | None = None  # and the fire time it ran for
-    results: dict[str, HostResult] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "user": self.user,
-            "source": self.source,
-            "schedule": self.schedule,
-            "fire_time": self.fire_time,
-            "command": self.command,
-            "spec": self.spec,
-            "hosts": self.hosts,
-            "check_mode": self.check_mode,
-            "status": self.status.value,
-            "reason": self.reason,
-            "created_at": self.created_at,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "results": [self.results[h].to_json() for h in self.hosts if h in self.results],
-        }
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return (self.finished_at or time.time()) - self.started_at
-
-
-_FIELDS_JSON = ("values", "hosts", "locks", "notify")
-_FIELDS_FLOAT = ("created_at", "started_at", "finished_at")
-_FIELDS_INT = ("id", "timeout", "ansible_pid", "manual_minutes", "fire_time")
-
-# Set fields only if the status is the expected one; returns 1 on success.
 _CAS = """
 if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
@@ -184,7 +69,7 @@ class Jobs:
 
     def submit(
         self,
-        invocation: Invocation,
+        order: JobOrder,
         user: str,
         source: str,
         queue: str = QUEUE,
@@ -198,35 +83,34 @@ class Jobs:
         AuditError the job ends failed before any worker can see it.
         """
         job_id = int(self.r.incr(Keys.job_seq))
-        spec = invocation.spec
-        locks = list(invocation.hosts) if invocation.changes_hosts else []
+        locks = list(order.hosts) if order.lock else []
         # Held from now: the queue wait counts too. The worker shortens it to a lease.
-        conflict = self.locks.acquire(job_id, locks, spec.timeout + QUEUE_GRACE)
+        conflict = self.locks.acquire(job_id, locks, order.timeout + QUEUE_GRACE)
         if conflict is not None:
             raise JobError(self._conflict_message(conflict))
         record = JobRecord(
             id=job_id,
             user=user,
             source=source,
-            command=invocation.normalized(),
-            spec=spec.name,
-            playbook=spec.playbook,
-            values=dict(invocation.values),
-            hosts=list(invocation.hosts),
-            check_mode=invocation.check_mode,
-            timeout=spec.timeout,
+            command=order.command,
+            spec=order.spec,
+            playbook=order.playbook,
+            values=dict(order.values),
+            hosts=list(order.hosts),
+            check_mode=order.check_mode,
+            timeout=order.timeout,
             status=JobStatus.QUEUED,
             created_at=time.time(),
             locks=locks,
             queue=queue,
             notify=notify,
-            manual_minutes=spec.manual_minutes,
+            manual_minutes=order.manual_minutes,
             schedule=scheduled[0] if scheduled else None,
             fire_time=scheduled[1] if scheduled else None,
-            results={h: HostResult(h) for h in invocation.hosts},
+            results={h: HostResult(h) for h in order.hosts},
         )
         pipe = self.r.pipeline()
-        pipe.hset(Keys.job(job_id), mapping=_encode(record))
+        pipe.hset(Keys.job(job_id), mapping=encode(record))
         pipe.hset(
             Keys.job_hosts(job_id),
             mapping={h: json.dumps(r.to_json()) for h, r in record.results.items()},
@@ -240,14 +124,14 @@ class Jobs:
         except Exception as exc:  # never a job left queued, locked and off the queue
             self.finish(job_id, JobStatus.QUEUED, JobStatus.FAILED, str(exc))
             if isinstance(exc, AuditError):
-                raise JobError(messages.job_not_audited(job_id, str(exc))) from None
+                raise JobError(execution_text.job_not_audited(job_id, str(exc))) from None
             raise
         try:
             Queue(queue, connection=self.r).enqueue_call(
                 RUN_JOB,
                 args=(job_id,),
                 job_id=f"toilbot-{job_id}",
-                timeout=spec.timeout + 120,  # ansible-runner enforces the real timeout
+                timeout=order.timeout + 120,  # ansible-runner enforces the real timeout
                 result_ttl=3600,
                 failure_ttl=7 * 86400,
                 description=f"toilbot job {job_id}: {record.command}",
@@ -262,16 +146,16 @@ class Jobs:
         try:
             holder = self.get(conflict.job_id)
         except JobError:
-            return messages.host_locked(conflict.host, conflict.job_id, None, None, None)
-        return messages.host_locked(
+            return execution_text.host_locked(conflict.host, conflict.job_id, None, None, None)
+        return execution_text.host_locked(
             conflict.host, holder.id, holder.user, holder.command, holder.status.value
         )
 
     def get(self, job_id: int) -> JobRecord:
         raw = text_map(self.r.hgetall(Keys.job(job_id)))
         if not raw:
-            raise JobError(messages.no_such_job(job_id))
-        record = _decode(raw)
+            raise JobError(execution_text.no_such_job(job_id))
+        record = decode(raw)
         hosts = text_map(self.r.hgetall(Keys.job_hosts(job_id)))
         record.results = {k: HostResult.from_json(json.loads(v)) for k, v in hosts.items()}
         return record
@@ -292,12 +176,12 @@ class Jobs:
     def transition(self, job_id: int, expected: JobStatus, **fields: Any) -> bool:
         args: list[Any] = [expected.value]
         for name, value in fields.items():
-            args += [name, _encode_value(name, value)]
+            args += [name, encode_value(name, value)]
         return bool(self._cas(keys=[Keys.job(job_id)], args=args))
 
     def set_fields(self, job_id: int, **fields: Any) -> None:
         """Fields outside the status machine (the Slack message's ts)."""
-        self.r.hset(Keys.job(job_id), mapping={k: _encode_value(k, v) for k, v in fields.items()})
+        self.r.hset(Keys.job(job_id), mapping={k: encode_value(k, v) for k, v in fields.items()})
 
     def finish(
         self, job_id: int, expected: JobStatus, status: JobStatus, reason: str | None
@@ -306,29 +190,27 @@ class Jobs:
             job_id, expected, status=status, reason=reason or "", finished_at=time.time()
         )
         if done:
-            self.locks.release(
-                job_id, json.loads(text(self.r.hget(Keys.job(job_id), "locks") or "[]"))
+            # Three round trips and the audit entry: the CAS above, this read, one pipeline.
+            locks, user, source, command = (
+                None if v is None else text(v)
+                for v in self.r.hmget(Keys.job(job_id), "locks", "user", "source", "command")
             )
             pipe = self.r.pipeline()
+            self.locks.release(job_id, json.loads(locks or "[]"), pipeline=pipe)
             pipe.srem(Keys.running, job_id)
             pipe.delete(Keys.job_lease(job_id), Keys.job_cancel(job_id))
+            self.publish(job_id, "end", {"status": status.value, "reason": reason}, pipeline=pipe)
             pipe.execute()
-            self.publish(job_id, "end", {"status": status.value, "reason": reason})
-            self._audit_finish(job_id, status, reason)
+            self.audit.try_record(
+                AuditAction.JOB_FINISHED,
+                user=user,
+                source=worker_identity(),
+                command=command,
+                job=job_id,
+                outcome=status.value,
+                detail={"reason": reason, "requested_from": source},
+            )
         return done
-
-    def _audit_finish(self, job_id: int, status: JobStatus, reason: str | None) -> None:
-        """job.finished: the requester, the command and how it ended (never raises)."""
-        user, source, command = texts(self.r.hmget(Keys.job(job_id), "user", "source", "command"))
-        self.audit.try_record(
-            AuditAction.JOB_FINISHED,
-            user=user,
-            source=worker_identity(),
-            command=command,
-            job=job_id,
-            outcome=status.value,
-            detail={"reason": reason, "requested_from": source},
-        )
 
     def record_progress(
         self, job_id: int, hosts: list[HostResult], output: list[str], event: dict[str, Any] | None
@@ -346,8 +228,15 @@ class Jobs:
             _add_event(pipe, job_id, event["kind"], event["data"])
         pipe.execute()
 
-    def publish(self, job_id: int, kind: str, data: dict[str, Any]) -> None:
-        _add_event(self.r, job_id, kind, data)
+    def publish(
+        self,
+        job_id: int,
+        kind: str,
+        data: dict[str, Any],
+        pipeline: redis.client.Pipeline | None = None,
+    ) -> None:
+        """An event on the job's progress stream; with ``pipeline``, as part of the caller's."""
+        _add_event(self.r if pipeline is None else pipeline, job_id, kind, data)
 
     # --- cancel ---------------------------------------------------------------
 
@@ -361,14 +250,14 @@ class Jobs:
     def _cancel(self, job_id: int, by: str) -> str:
         record = self.get(job_id)
         if record.status is JobStatus.QUEUED and self.finish(
-            job_id, JobStatus.QUEUED, JobStatus.CANCELED, messages.job_cancelled_by(by)
+            job_id, JobStatus.QUEUED, JobStatus.CANCELED, execution_text.job_cancelled_by(by)
         ):
-            return messages.cancelled_before_start(job_id)
+            return execution_text.cancelled_before_start(job_id)
         record = self.get(job_id)
         if record.status is JobStatus.RUNNING:
             self.r.set(Keys.job_cancel(job_id), by, ex=86400)
-            return messages.cancel_requested(job_id)
-        return messages.already_finished(job_id, record.status.value)
+            return execution_text.cancel_requested(job_id)
+        return execution_text.already_finished(job_id, record.status.value)
 
     # --- dead workers -----------------------------------------------------------
 
@@ -383,7 +272,7 @@ class Jobs:
                 self.r.srem(Keys.running, job_id)
                 continue
             if record.status is JobStatus.QUEUED and _abandoned(record.queue):
-                self.finish(job_id, JobStatus.QUEUED, JobStatus.FAILED, messages.abandoned())
+                self.finish(job_id, JobStatus.QUEUED, JobStatus.FAILED, execution_text.abandoned())
                 reaped.append(job_id)
                 continue
             if record.status is not JobStatus.RUNNING or self.r.exists(Keys.job_lease(job_id)):
@@ -392,7 +281,10 @@ class Jobs:
                 continue  # just started; its lease may not be written yet
             kill_orphan(record)
             if self.finish(
-                job_id, JobStatus.RUNNING, JobStatus.FAILED, messages.worker_died(lease_seconds)
+                job_id,
+                JobStatus.RUNNING,
+                JobStatus.FAILED,
+                execution_text.worker_died(lease_seconds),
             ):
                 reaped.append(job_id)
         return reaped
@@ -452,33 +344,3 @@ def kill_orphan(record: JobRecord) -> None:
         return  # the pid was reused by something else
     with contextlib.suppress(OSError):
         os.killpg(os.getpgid(record.ansible_pid), signal.SIGKILL)
-
-
-def _encode_value(name: str, value: Any) -> str:
-    if name in _FIELDS_JSON:
-        return json.dumps(value)
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return "" if value is None else str(value)
-
-
-def _encode(record: JobRecord) -> dict[FieldT, EncodableT]:
-    data = {k: v for k, v in vars(record).items() if k != "results"}
-    return {k: _encode_value(k, v) for k, v in data.items()}
-
-
-def _decode(raw: dict[str, str]) -> JobRecord:
-    data: dict[str, Any] = dict(raw)
-    for name in _FIELDS_JSON:
-        data[name] = json.loads(raw[name])
-    for name in _FIELDS_FLOAT:
-        data[name] = float(raw[name]) if raw.get(name) else None
-    for name in _FIELDS_INT:
-        data[name] = int(raw[name]) if raw.get(name) else None
-    data["check_mode"] = raw.get("check_mode") == "1"
-    data["status"] = JobStatus(raw["status"])
-    for name in ("reason", "worker", "message_ts", "schedule"):
-        data[name] = raw.get(name) or None
-    return JobRecord(**data)

@@ -63,9 +63,13 @@ class HostLocks:
         if hosts:
             self._extend(keys=[Keys.host_lock(h) for h in hosts], args=[job_id, seconds * 1000])
 
-    def release(self, job_id: int, hosts: Sequence[str]) -> None:
+    def release(
+        self, job_id: int, hosts: Sequence[str], pipeline: redis.client.Pipeline | None = None
+    ) -> None:
+        """Release the locks ``job_id`` holds; with ``pipeline``, as part of the caller's."""
         if hosts:
-            self._extend(keys=[Keys.host_lock(h) for h in hosts], args=[job_id, 0])
+            keys = [Keys.host_lock(h) for h in hosts]
+            self._extend(keys=keys, args=[job_id, 0], client=pipeline)
 
     def holder(self, host: str) -> int | None:
         value = self.r.get(Keys.host_lock(host))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.execution.jobs import HostResult, HostStatus, JobRecord, JobStatus
-from bot.messages import seconds_text
+from bot.execution.records import HostResult, HostStatus, JobRecord, JobStatus
+from bot.platform.formatting import seconds_text
 
 _MARK = {
     HostStatus.OK: "ok",

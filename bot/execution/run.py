@@ -1,17 +1,23 @@
-"""The job function RQ workers run: one toilbot job, from queued to a final status."""
+"""The job function RQ workers run: one toilbot job, from queued to a final status.
+
+What a worker needs is installed once at start-up (``install``): the job settings,
+where playbooks and the inventory are, the observers of a job's life (the Slack
+message, the toil ledger) and the playbook runner (``run_playbook``; the fast tests
+give a fake with the same signature). A forked work horse inherits it.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 from rq import get_current_job
 
-from bot import messages
-from bot.config.settings import load_settings
+from bot.execution import text as execution_text
 from bot.execution.ansible import (
     Progress,
     RunnerStatus,
@@ -20,50 +26,65 @@ from bot.execution.ansible import (
     Throttle,
     run_playbook,
 )
-from bot.execution.jobs import HostStatus, JobRecord, Jobs, JobStatus, worker_identity
-from bot.frontends.slack.client import make_client
-from bot.frontends.slack.reporter import JobReporter
-from bot.frontends.slack.settings import slack_configured, slack_settings
-from bot.pipeline.settings import Settings
+from bot.execution.jobs import Jobs, worker_identity
+from bot.execution.lifecycle import JobObserver, Observers
+from bot.execution.records import HostStatus, JobRecord, JobStatus
+from bot.execution.settings import JobSettings
 from bot.platform.store import Keys, text
-from bot.toil.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
-_settings: Settings | None = None
+#: ``run_playbook``'s signature: (request, on_progress, should_cancel) -> outcome.
+PlaybookRunner = Callable[[RunRequest, Callable[[Progress], None], Callable[[], bool]], RunOutcome]
 
 
-def use_settings(settings: Settings) -> None:
-    """Workers call this once at start-up; the job function then needs no config load."""
-    global _settings
-    _settings = settings
+@dataclass(frozen=True)
+class Execution:
+    """Everything a worker process needs to run jobs, chosen at start-up."""
+
+    jobs: JobSettings
+    playbooks_dir: Path
+    inventory_path: Path
+    observers: Sequence[JobObserver] = ()
+    runner: PlaybookRunner = field(default=run_playbook)
 
 
-def slack_reporter(jobs: Jobs, record: JobRecord) -> JobReporter | None:
-    """A reporter for jobs asked for from Slack, when this worker can reach Slack."""
-    if not record.notify or not slack_configured():
-        return None
-    return JobReporter(make_client(slack_settings(mode="client")), jobs, record.id)
+_installed: Execution | None = None
+
+
+def install(execution: Execution) -> None:
+    """Workers (and processes that run jobs in-process) call this once at start-up."""
+    global _installed
+    _installed = execution
+
+
+def installed() -> Execution:
+    if _installed is None:
+        raise RuntimeError(
+            "no toilbot execution installed in this process: run jobs with `toilbot worker`"
+        )
+    return _installed
 
 
 def run_job(job_id: int) -> str:
     """RQ entry point: run toilbot job ``job_id`` and return its final status."""
-    settings = _settings or load_settings()
+    execution = installed()
     rq_job = get_current_job()
     if rq_job is None:  # pragma: no cover - only ever called by an RQ worker
         raise RuntimeError("run_job must run inside an RQ worker")
-    jobs = Jobs(rq_job.connection, settings.jobs.keep, settings.jobs.output_lines)
-    return JobExecution(jobs, settings, job_id).run().value
+    jobs = Jobs(rq_job.connection, execution.jobs.keep, execution.jobs.output_lines)
+    return JobExecution(jobs, execution, job_id).run().value
 
 
 @dataclass
 class JobExecution:
     jobs: Jobs
-    settings: Settings
+    execution: Execution
     job_id: int
 
     def run(self) -> JobStatus:
-        lease = self.settings.jobs.lease_seconds
+        lease = self.execution.jobs.lease_seconds
+        observers = Observers(self.execution.observers)
         r = self.jobs.r
         r.set(Keys.job_lease(self.job_id), worker_identity(), ex=lease)
         if not self.jobs.transition(
@@ -77,40 +98,20 @@ class JobExecution:
             return self.jobs.get(self.job_id).status  # cancelled while queued
         record = self.jobs.get(self.job_id)
         self.jobs.publish(self.job_id, "start", {"command": record.command, "hosts": record.hosts})
-        reporter = slack_reporter(self.jobs, record)
-        if reporter:
-            reporter.start()
+        observers.started(self.jobs, record)
         reason: str | None
         try:
-            outcome = self._run(record, r, lease, reporter.touch if reporter else lambda: None)
+            outcome = self._run(
+                record, r, lease, lambda: observers.progressed(self.jobs, record.id)
+            )
         except Exception as exc:
             log.exception("job %s crashed", self.job_id)
-            status, reason = JobStatus.FAILED, messages.job_crashed(str(exc))
+            status, reason = JobStatus.FAILED, execution_text.job_crashed(str(exc))
         else:
             status, reason = self._verdict(record, outcome, r)
         self.jobs.finish(self.job_id, JobStatus.RUNNING, status, reason)
-        self._record_toil(record)
-        if reporter:
-            reporter.finish()
+        observers.finished(self.jobs, self.jobs.get(self.job_id))
         return status
-
-    def _record_toil(self, record: JobRecord) -> None:
-        """The requester's hands-on time goes in the ledger; the time the job saved apart."""
-        spec = record.spec
-        toil = self.settings.toil
-        try:
-            Ledger(self.jobs.r).record_job(
-                record.user,
-                record.id,
-                spec,
-                spec if spec in toil.categories else "general",
-                time.time(),
-                toil.hands_on,
-                (record.manual_minutes or 0) * 60,
-                self.settings.timezone,
-            )
-        except Exception:  # the job's own result matters more than its ledger line
-            log.exception("job %s: could not record its toil", record.id)
 
     def _run(
         self, record: JobRecord, r: redis.Redis, lease: int, changed: Callable[[], None]
@@ -149,30 +150,32 @@ class JobExecution:
                 changed()
 
         request = RunRequest(
-            playbook=self.settings.playbooks_dir / record.playbook,
-            inventory=self.settings.inventory_path,
+            playbook=self.execution.playbooks_dir / record.playbook,
+            inventory=self.execution.inventory_path,
             hosts=record.hosts,
             values=record.values,
             check_mode=record.check_mode,
             timeout=record.timeout,
-            forks=self.settings.jobs.forks,
+            forks=self.execution.jobs.forks,
         )
-        return run_playbook(request, on_progress, should_cancel)
+        return self.execution.runner(request, on_progress, should_cancel)
 
     def _verdict(
         self, record: JobRecord, outcome: RunOutcome, r: redis.Redis
     ) -> tuple[JobStatus, str | None]:
         if outcome.status == RunnerStatus.CANCELED:
             by = r.get(Keys.job_cancel(self.job_id))
-            return JobStatus.CANCELED, messages.job_cancelled_by(text(by) if by else "someone")
+            return JobStatus.CANCELED, execution_text.job_cancelled_by(
+                text(by) if by else "someone"
+            )
         if outcome.status == RunnerStatus.TIMEOUT:
-            return JobStatus.TIMED_OUT, messages.job_timed_out(record.timeout)
+            return JobStatus.TIMED_OUT, execution_text.job_timed_out(record.timeout)
         bad = [h for h in outcome.results.values() if not h.status.succeeded]
         if outcome.status == RunnerStatus.SUCCESSFUL and not bad:
             return JobStatus.SUCCEEDED, None
         failed = [h for h in bad if h.status in (HostStatus.FAILED, HostStatus.UNREACHABLE)]
         if failed:
-            return JobStatus.FAILED, messages.hosts_failed(len(failed))
-        return JobStatus.FAILED, messages.ansible_failed(
+            return JobStatus.FAILED, execution_text.hosts_failed(len(failed))
+        return JobStatus.FAILED, execution_text.ansible_failed(
             outcome.rc if outcome.rc is not None else -1
         )

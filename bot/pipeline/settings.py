@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.execution.settings import JobSettings
 from bot.pipeline.policy.rules import Policy
+from bot.schedule.cron import Cron
 from bot.schedule.model import ScheduleSettings
 from bot.toil.settings import ToilSettings
 
@@ -36,4 +37,5 @@ class Settings:
     redis_url: str | None
     data_dir: Path
     approvals: ApprovalSettings = ApprovalSettings()
+    summary_when: Cron | None = None  # toil.summary.cron: when the weekly summary is posted
     audit_retention: int | None = None  # seconds audit entries are kept; None: forever

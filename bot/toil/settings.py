@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.schedule.cron import Cron
 from bot.toil.ratio import Thresholds
 
 DEFAULT_CATEGORIES = (
@@ -32,4 +31,3 @@ class ToilSettings:
     thresholds: Thresholds
     summary_channel: str | None = None  # where the weekly summary goes (toil.summary.channel)
     summary_names: bool = False  # people's names in the channel (the team opted in)
-    summary_when: Cron | None = None  # when the scheduler posts it (team time)

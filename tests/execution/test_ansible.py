@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from bot.execution.ansible import Progress, RunRequest, extravars_yaml, run_playbook
-from bot.execution.jobs import HostStatus
+from bot.execution.records import HostStatus
 
 
 def request(config_path: Path, playbook: str, hosts: list[str], values: dict) -> RunRequest:

@@ -7,9 +7,12 @@ import signal
 import time
 
 import redis
+from rq.job import Job as RQJob
 
-from bot.execution.jobs import JobRecord, Jobs, JobStatus
+from bot.execution.jobs import Jobs
+from bot.execution.records import JobRecord, JobStatus
 from bot.execution.worker import work_in_process
+from bot.pipeline.request import Request
 from bot.platform.errors import JobError
 from bot.platform.store import QUEUE, Keys
 from tests.conftest import pid_alive, submit, toilbot_cli, wait_for
@@ -50,10 +53,10 @@ def test_cancel_stops_the_ansible_process(env, r, worker, markers):
 
 def test_cancel_before_start(harness, r, markers, settings):
     """A queued job cancelled before any worker takes it never runs."""
-    reply = harness.bot.handle("slow localhost", "U0ADMIN", "test")
+    reply = harness.bot.handle(Request("slow localhost", "U0ADMIN", "test"))
     assert reply.job is not None and JobStatus.QUEUED == reply.job.status
     assert "Job 1 was cancelled before it started." == harness.say("cancel 1").strip()
-    work_in_process(settings, harness.store, QUEUE)  # the worker finds the record cancelled
+    work_in_process(harness.store, QUEUE)  # the worker finds the record cancelled
     assert JobStatus.CANCELED == record(r).status
     assert not (markers / "started").exists()
 
@@ -122,3 +125,16 @@ def test_exec_without_a_worker_says_what_it_waits_for(env, r):
     out, _ = waiter.communicate(timeout=30)
     assert 1 == waiter.returncode
     assert '"status": "canceled"' in out
+
+
+def test_a_job_queued_by_the_previous_version_still_runs(harness, r, settings):
+    """RQ stores the job function's dotted path: one queued as `bot.execute.run_job` (0.1) runs."""
+    reply = harness.bot.handle(Request("status localhost", "U0ADMIN", "test", queue=QUEUE))
+    assert reply.job is not None
+    rq_job = RQJob.fetch(f"toilbot-{reply.job.id}", connection=r)
+    assert "bot.execution.run.run_job" == rq_job.func_name
+    rq_job.func_name = "bot.execute.run_job"  # as the previous version stored it
+    rq_job.save()
+    assert "bot.execute.run_job" == RQJob.fetch(rq_job.id, connection=r).func_name
+    work_in_process(harness.store, QUEUE)
+    assert JobStatus.SUCCEEDED == record(r, reply.job.id).status

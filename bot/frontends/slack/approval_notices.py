@@ -11,19 +11,28 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from bot import messages
-from bot.frontends.slack import outbox
+from bot.frontends.slack import outbox, text
 from bot.frontends.slack.blocks import approval_blocks
 
 if TYPE_CHECKING:
     from bot.pipeline.approvals import ApprovalRequest
 
 
+class SlackApprovalNotices:
+    """ApprovalNotifier: approval events in the request's Slack thread, via the outbox."""
+
+    def __init__(self, r: redis.Redis) -> None:
+        self.r = r
+
+    def approval_changed(self, request: ApprovalRequest, code: str, who: str) -> None:
+        approval_changed(self.r, request, code, who)
+
+
 def approval_changed(r: redis.Redis, request: ApprovalRequest, code: str, who: str) -> None:
     """Announce a change of ``request`` made by ``who``; nothing for requests not (yet) in Slack."""
     if not request.channel or not request.message_ts:
         return
-    event = messages.approval_event(
+    event = text.approval_event(
         request.state.value,
         code,
         who,
@@ -41,7 +50,7 @@ def approval_changed(r: redis.Redis, request: ApprovalRequest, code: str, who: s
             "text": event,
         },
     )
-    body = messages.approval_message(request)
+    body = text.approval_message(request)
     outbox.put(
         r,
         "chat.update",

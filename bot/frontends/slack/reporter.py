@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.execution.jobs import Jobs, JobStatus
+from bot.execution.jobs import Jobs
+from bot.execution.records import JobRecord, JobStatus
 from bot.frontends.slack import outbox
 from bot.frontends.slack.blocks import job_blocks
 
@@ -114,3 +116,29 @@ class JobReporter:
             filename=f"toilbot-job-{self.job_id}.txt",
             title=f"Job {self.job_id}: per-host results",
         )
+
+
+class SlackJobMessages:
+    """JobObserver: a job asked for from Slack gets its own message, edited as it runs."""
+
+    def __init__(self, client: Callable[[], WebClient], interval: float = 1.0) -> None:
+        self._client = client  # made lazily: the worker's work horse, not its parent
+        self.interval = interval
+        self._reporters: dict[int, JobReporter] = {}
+
+    def job_started(self, jobs: Jobs, record: JobRecord) -> None:
+        if not record.notify:
+            return
+        reporter = JobReporter(self._client(), jobs, record.id, self.interval)
+        self._reporters[record.id] = reporter
+        reporter.start()
+
+    def job_progressed(self, jobs: Jobs, job_id: int) -> None:
+        reporter = self._reporters.get(job_id)
+        if reporter is not None:
+            reporter.touch()
+
+    def job_finished(self, jobs: Jobs, record: JobRecord) -> None:
+        reporter = self._reporters.pop(record.id, None)
+        if reporter is not None:
+            reporter.finish()

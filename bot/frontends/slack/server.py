@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot.frontends.slack.app import build_app
 from bot.frontends.slack.client import make_client
 from bot.frontends.slack.settings import SlackSettings
-from bot.pipeline.bot import Bot
+from bot.frontends.wiring import assemble
 from bot.pipeline.settings import Settings
 from bot.platform.errors import ConfigError
 from bot.platform.store import connect
@@ -55,7 +55,7 @@ def check_token(client: WebClient) -> str:
 
 def _bolt_app(settings: Settings, slack: SlackSettings, *, socket_mode: bool) -> Any:
     store = connect(settings.redis_url, settings.data_dir)
-    bot = Bot.load(settings, store)
+    bot = assemble(settings, store).bot
     return build_app(bot, slack, make_client(slack), socket_mode=socket_mode)
 
 

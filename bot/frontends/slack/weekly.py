@@ -14,9 +14,10 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot import messages
+from bot.frontends import text as frontend_text
 from bot.frontends.scheduler import Task
 from bot.frontends.slack import outbox
+from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import text_blocks
 from bot.pipeline.settings import Settings
 from bot.platform.errors import ConfigError, ParseError
@@ -47,7 +48,7 @@ def summary_week(week: str | None, tz: str, now: float | None = None) -> tuple[i
     if week is not None:
         parsed = parse_week(week)
         if parsed is None:
-            raise ParseError(messages.bad_week(week))
+            raise ParseError(frontend_text.bad_week(week))
         return parsed
     return previous(*week_of(time.time() if now is None else now, tz))
 
@@ -80,7 +81,7 @@ def post_weekly_summary(
             'set it to the channel for the weekly summary, e.g. "#ops"',
         )
     summary = weekly_summary(settings, store, week, now)
-    text = messages.weekly_summary(summary, settings.toil.summary_names)
+    text = frontend_text.weekly_summary(summary, settings.toil.summary_names)
     answer = client.chat_postMessage(channel=channel, text=text, blocks=text_blocks(text))
     channel_id = str(answer["channel"])
     first, last = summary.weeks[0].week, summary.weeks[-1].week
@@ -88,15 +89,15 @@ def post_weekly_summary(
         channel=channel_id,
         file=chart_png(summary),
         filename=f"toil-ratio-{summary.week}.png",
-        title=messages.summary_chart_title(first, last),
-        alt_txt=messages.summary_chart_title(first, last),
+        title=slack_text.summary_chart_title(first, last),
+        alt_txt=slack_text.summary_chart_title(first, last),
     )
     posted = Posted(summary, text, channel_id, str(answer["ts"]), str(upload["file"]["id"]))
     team_ratio = summary.ratio
     for user, rows in summary.people.items():
         args: dict[str, Any] = {
             "channel": user,
-            "text": messages.weekly_summary_dm(
+            "text": slack_text.weekly_summary_dm(
                 summary.week, rows, team_ratio, settings.toil.thresholds
             ),
         }
@@ -115,13 +116,13 @@ def post_weekly_summary(
 def summary_tasks(settings: Settings, store: Store, client: WebClient) -> tuple[Task, ...]:
     """The weekly summary as a scheduler task (``toil.summary.cron``, default Monday 09:00 team
     time), when a channel is configured; once per week whatever the number of schedulers."""
-    when = settings.toil.summary_when
+    when = settings.summary_when
     if settings.toil.summary_channel is None or when is None:
         return ()
 
     def post(fire: int) -> str:
         posted = post_weekly_summary(settings, store, client, now=fire)
-        return messages.summary_posted(
+        return frontend_text.summary_posted(
             posted.channel, posted.summary.week, len(posted.dms), posted.failed
         )
 

@@ -1,0 +1,53 @@
+"""The front ends' part of the start-up wiring: Slack's notices, job messages and sweeps.
+
+Every process (console, exec, worker, Slack app, scheduler) starts through
+``assemble``: approval events always go to the Slack outbox (any process may
+change a request; a process that reaches Slack delivers them), and where Slack
+is configured a job asked for from Slack gets its live message and the worker
+delivers what is owed and asks "still working?".
+"""
+
+from __future__ import annotations
+
+import functools
+
+from bot.config.wiring import Assembly
+from bot.config.wiring import assemble as assemble_core
+from bot.execution.ansible import run_playbook
+from bot.execution.run import PlaybookRunner
+from bot.execution.sweeps import Sweep
+from bot.frontends.slack import outbox
+from bot.frontends.slack.approval_notices import SlackApprovalNotices
+from bot.frontends.slack.client import make_client
+from bot.frontends.slack.reporter import SlackJobMessages
+from bot.frontends.slack.settings import slack_configured, slack_settings
+from bot.frontends.slack.still_working import ask_still_working
+from bot.pipeline.settings import Settings
+from bot.platform.store import Store
+
+
+def assemble(settings: Settings, store: Store, runner: PlaybookRunner = run_playbook) -> Assembly:
+    observers: list[SlackJobMessages] = []
+    sweeps: list[Sweep] = []
+    if slack_configured():
+        client = functools.cache(lambda: make_client(slack_settings(mode="client")))
+        observers.append(SlackJobMessages(client))
+        r, every = store.redis, max(1.0, settings.jobs.lease_seconds / 2)
+        sweeps += [
+            Sweep(
+                "deliver what Slack did not take", lambda: outbox.deliver_due(r, client()), every
+            ),
+            Sweep(
+                "ask about long-running toil timers",
+                lambda: ask_still_working(r, settings, client()),
+                every,
+            ),
+        ]
+    return assemble_core(
+        settings,
+        store,
+        notifier=SlackApprovalNotices(store.redis),
+        observers=observers,
+        sweeps=sweeps,
+        runner=runner,
+    )
