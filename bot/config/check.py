@@ -6,11 +6,12 @@ import fnmatch
 import subprocess
 from typing import TextIO
 
-from bot import messages
+from bot.config import text as config_text
 from bot.config.settings import load_settings
 from bot.execution.ansible import ansible_playbook
+from bot.pipeline.builtins import BUILTINS
 from bot.pipeline.inventory import Inventory, load_inventory
-from bot.pipeline.parse import BUILTINS, parse
+from bot.pipeline.parse import parse
 from bot.pipeline.specs import load_specs
 from bot.platform.errors import ConfigError, ParseError
 
@@ -28,7 +29,7 @@ def run_checks(out: TextIO) -> int:
     except ConfigError as exc:
         report(False, f"config: {exc}")
         if exc.key.startswith("policy"):
-            print(f"     {messages.policy_check_running()}", file=out)
+            print(f"     {config_text.policy_check_running()}", file=out)
         return 1
     report(True, f"config {settings.config_path} (policy: {len(settings.policy.roles)} roles)")
     inventory: Inventory | None = None
@@ -52,11 +53,8 @@ def run_checks(out: TextIO) -> int:
             settings.policy.validate(inventory, specs, str(settings.config_path))
         except ConfigError as exc:
             report(False, f"policy: {exc}")
-            print(f"     {messages.policy_check_running()}", file=out)
-    needed = {s.permission for s in specs.values()} | {
-        b.permission for b in BUILTINS.values() if b.permission
-    }
-    needed |= {p for b in BUILTINS.values() for p in b.checks}
+            print(f"     {config_text.policy_check_running()}", file=out)
+    needed = {s.permission for s in specs.values()} | BUILTINS.permissions()
     if inventory is not None:
         for name, (schedule, node) in settings.schedule.configured.items():
             try:
@@ -71,10 +69,10 @@ def run_checks(out: TextIO) -> int:
         for rule in role.all_rules():
             granted = rule.permission
             if granted and not any(fnmatch.fnmatchcase(p, granted) for p in needed):
-                report(False, messages.unused_permission(role.name, granted, sorted(needed)))
+                report(False, config_text.unused_permission(role.name, granted, sorted(needed)))
     binary = ansible_playbook()
     if binary is None:
-        report(False, messages.no_ansible())
+        report(False, config_text.no_ansible())
         return 1
     for playbook in sorted({s.playbook for s in specs.values()}):
         path = settings.playbooks_dir / playbook
@@ -91,5 +89,5 @@ def run_checks(out: TextIO) -> int:
             proc.returncode == 0,
             f"playbook {path}" + ("" if proc.returncode == 0 else f": {' '.join(detail[-3:])}"),
         )
-    print(messages.check_summary(failures), file=out)
+    print(config_text.check_summary(failures), file=out)
     return 0 if failures == 0 else 1

@@ -7,14 +7,15 @@ import json
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TextIO, cast
 
-from bot import messages
 from bot.execution import render
-from bot.execution.jobs import JobRecord, JobStatus
+from bot.execution.records import JobRecord, JobStatus
 from bot.execution.worker import work_in_process
+from bot.frontends import text as frontend_text
 from bot.pipeline.bot import Bot, Outcome, Reply
+from bot.pipeline.request import Request
 from bot.platform.store import QUEUE, Keys, Store, local_queue
 
 StreamBatch = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
@@ -69,19 +70,20 @@ class Session:
         self, text: str, confirm: Callable[[str], bool], out: TextIO, *, as_json: bool = False
     ) -> int:
         queue = local_queue() if self.local_worker else QUEUE
-        reply = self.bot.handle(text, self.user, self.source, queue=queue)
+        request = Request(text, self.user, self.source, queue=queue)
+        reply = self.bot.handle(request)
         if reply.outcome is Outcome.NEEDS_CONFIRMATION:
             confirmed = confirm(reply.text)
-            self.bot.record_confirmation(confirmed, text, self.user, self.source)
+            self.bot.record_confirmation(request, confirmed)
             if confirmed:
-                reply = self.bot.handle(text, self.user, self.source, confirmed=True, queue=queue)
+                reply = self.bot.handle(replace(request, confirmed=True))
             else:
                 how = (
-                    messages.confirm_with_yes()
+                    frontend_text.confirm_with_yes()
                     if self.source == "exec"
-                    else messages.confirm_declined()
+                    else frontend_text.confirm_declined()
                 )
-                reply = Reply(Outcome.REFUSED, messages.not_confirmed(text.strip(), how))
+                reply = Reply(Outcome.REFUSED, frontend_text.not_confirmed(text.strip(), how))
         if reply.outcome is not Outcome.QUEUED or reply.job is None:
             if as_json:
                 _print_json(out, reply, None)
@@ -108,7 +110,7 @@ class Session:
         follower = Follower(self.store, job_id, out)
         follower.start()
         if self.local_worker:
-            work_in_process(self.bot.settings, self.store, local_queue())
+            work_in_process(self.store, local_queue())
         lease = self.bot.settings.jobs.lease_seconds
         hinted = False
         while True:
@@ -119,9 +121,9 @@ class Session:
                 continue
             self.bot.jobs.reap(lease)
             if record.status is JobStatus.QUEUED and self.local_worker:
-                work_in_process(self.bot.settings, self.store, local_queue())
+                work_in_process(self.store, local_queue())
             elif record.status is JobStatus.QUEUED and not hinted:
-                print(messages.waiting_for_worker(job_id), file=sys.stderr, flush=True)
+                print(frontend_text.waiting_for_worker(job_id), file=sys.stderr, flush=True)
                 hinted = True
         follower.ended.set()
         follower.join(timeout=2)

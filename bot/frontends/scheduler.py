@@ -34,9 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 
-from bot import messages
+from bot.frontends import text as frontend_text
 from bot.frontends.slack.schedule_notices import Announcer
 from bot.pipeline.bot import Bot, Outcome
+from bot.pipeline.request import Channel, ReplyTo, Request
 from bot.platform.audit import AuditAction
 from bot.platform.store import QUEUE, Keys
 from bot.schedule.cron import Cron, Timing
@@ -214,32 +215,33 @@ class Scheduler:
         late = now - fire
         skipper = self.registry.skip_requested(name, fire)
         if skipper:
-            self._skip(schedule, fire, messages.schedule_skipped_by(name, skipper))
+            self._skip(schedule, fire, frontend_text.schedule_skipped_by(name, skipper))
             return
         if schedule.during:
             window = self.settings.windows.get(schedule.during)
             if window is None or not window.contains(now):
-                self._skip(schedule, fire, messages.schedule_outside_window(name, schedule.during))
+                self._skip(
+                    schedule, fire, frontend_text.schedule_outside_window(name, schedule.during)
+                )
                 return
-        notify = {"user": schedule.owner}
-        if schedule.channel:
-            notify["channel"] = schedule.channel
-        reply = self.bot.handle(
+        reply_to = ReplyTo(schedule.channel, user=schedule.owner) if schedule.channel else None
+        request = Request(
             schedule.command,
             schedule.owner,
             "schedule",
             confirmed=True,
             queue=QUEUE,
-            notify=notify if schedule.channel else None,
-            channel=schedule.channel,  # runs "in" its channel: channel rules apply there
+            reply_to=reply_to,
+            channel=Channel.of(schedule.channel),  # runs "in" its channel: channel rules apply
             scheduled=(name, fire),
         )
+        reply = self.bot.handle(request)
         if reply.outcome is Outcome.QUEUED and reply.job is not None:
             self.registry.log(name, fire, "queued", reply.text, job=reply.job.id)
             self._audit(AuditAction.SCHEDULE_FIRED, schedule, fire, "queued", reply.job.id)
             log.info("schedule %s: fire %s late %ss -> job %s", name, fire, late, reply.job.id)
         elif reply.freeze is not None:
-            text = messages.schedule_frozen(
+            text = frontend_text.schedule_frozen(
                 name, reply.freeze.name, reply.freeze.end, self._timezone(schedule)
             )
             self._skip(schedule, fire, text)
@@ -247,7 +249,7 @@ class Scheduler:
             self.registry.log(name, fire, "answered", reply.text)
             self.announcer.announce(schedule, reply.text)
         else:
-            text = messages.schedule_refused(name, schedule.owner, reply.text)
+            text = frontend_text.schedule_refused(name, schedule.owner, reply.text)
             self.registry.log(name, fire, "refused", reply.text)
             self._audit(AuditAction.SCHEDULE_SKIPPED, schedule, fire, text)
             self.announcer.announce(schedule, text)
@@ -289,7 +291,7 @@ class Scheduler:
         newest = fires[-1]
         if not self.registry.claim(schedule.name, "missed", newest, self.replica):
             return
-        text = messages.schedule_missed(
+        text = frontend_text.schedule_missed(
             schedule.name,
             len(fires),
             more,

@@ -18,7 +18,9 @@ from bot.frontends.scheduler import Scheduler, Task
 from bot.frontends.slack.client import make_client
 from bot.frontends.slack.schedule_notices import Announcer
 from bot.frontends.slack.settings import SlackSettings
+from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot, Outcome
+from bot.pipeline.request import Request
 from bot.platform.errors import ConfigError
 from bot.platform.store import Keys, Store
 from bot.schedule.cron import Every
@@ -41,7 +43,7 @@ class Clock:
 def make_bot(tmp_path: Path, r: redis.Redis, **overrides: object) -> Bot:
     path = write_config(tmp_path, **overrides)
     settings = load_settings({"TOILBOT_CONFIG": str(path), "TOILBOT_DATA_DIR": str(tmp_path)})
-    return Bot.load(settings, Store(r, "test Redis"))
+    return assemble(settings, Store(r, "test Redis")).bot
 
 
 def scheduler(bot: Bot, clock: Clock, replica: str = "replica-a") -> Scheduler:
@@ -67,7 +69,7 @@ def bot(tmp_path: Path, r: redis.Redis) -> Bot:
 
 
 def add(bot: Bot, words: str, user: str = ADMIN, at: int | None = None) -> str:
-    reply = bot.handle(f"schedule add {words}", user, "test")
+    reply = bot.handle(Request(f"schedule add {words}", user, "test"))
     assert reply.ok, reply.text
     if at is not None:  # pretend it was added at `at`
         name = reply.text.split("`")[1]
@@ -110,7 +112,7 @@ def test_a_run_missed_during_an_outage_runs_once_on_recovery_inside_its_window(b
     scheduler(bot, clock).step()
     assert [utc("2026-11-22 03:00")] == list(jobs_by_fire(bot))
     assert ["queued"] == outcomes(bot, "nightly")
-    job = bot.handle("job 1", ADMIN, "test").text
+    job = bot.handle(Request("job 1", ADMIN, "test")).text
     assert "Job 1 · `status web` · by schedule `nightly` of U0ADMIN" in job
     scheduler(bot, clock, "other").step()  # a later pass changes nothing
     assert 1 == len(jobs_by_fire(bot))
@@ -147,7 +149,7 @@ def test_paused_schedules_do_not_run_and_resuming_makes_nothing_up(bot):
     """Pause, let fire times pass, resume: nothing runs for the paused time."""
     start = utc("2026-11-22 00:00")
     add(bot, '"status localhost" every 10m name often', at=start)
-    assert "paused" in bot.handle("schedule pause often", ADMIN, "test").text
+    assert "paused" in bot.handle(Request("schedule pause often", ADMIN, "test")).text
     clock = Clock(start + 1800)
     scheduler(bot, clock).step()
     assert {} == jobs_by_fire(bot)
@@ -161,7 +163,7 @@ def test_a_skip_request_skips_exactly_that_run(bot):
     """`schedule skip` marks the next run; it is skipped and announced, the one after runs."""
     # The real clock decides "next": the schedule fires every 10 minutes from now on.
     add(bot, '"status localhost" every 10m name often')
-    reply = bot.handle("schedule skip often", OPERATOR, "test")
+    reply = bot.handle(Request("schedule skip often", OPERATOR, "test"))
     assert "will be skipped (asked by <@U0OPER>)" in reply.text
     upcoming = bot.schedules.get("often").timing.next_after(int(datetime.now(UTC).timestamp()))
     clock = Clock(upcoming)
@@ -209,13 +211,13 @@ def test_a_freeze_skips_scheduled_changes_and_refuses_chat_changes(tmp_path, r):
     skipped = bot.schedules.history("patching", 1)[0]
     assert "skipped" == skipped["outcome"]
     assert "change freeze `year-end` is on until" in skipped["detail"]
-    held = bot.handle("patch web-01", ADMIN, "test", confirmed=True)
+    held = bot.handle(Request("patch web-01", ADMIN, "test", confirmed=True))
     assert Outcome.NEEDS_APPROVAL is held.outcome
     assert "Change freeze `year-end` is on until" in held.text
     assert "needs an approved override" in held.text
     assert 1 == len(bot.jobs.recent(10))  # nothing more was queued
-    assert not bot.approve(held.approval.id, ADMIN).ok
-    assert bot.handle("patch web-01 --check", ADMIN, "test").ok
+    assert not bot.handle(Request(f"approve {held.approval.id}", ADMIN, "test")).ok
+    assert bot.handle(Request("patch web-01 --check", ADMIN, "test")).ok
 
 
 def test_runs_only_inside_their_maintenance_window(tmp_path, r):
@@ -276,7 +278,7 @@ def test_heads_up_goes_out_once_before_the_run(bot):
 )
 def test_bad_schedules_are_refused_with_the_fix(bot, words, fragment):
     """Every mistake in `schedule add` is a clear refusal; nothing is stored."""
-    reply = bot.handle(f"schedule add {words}", ADMIN, "test")
+    reply = bot.handle(Request(f"schedule add {words}", ADMIN, "test"))
     assert not reply.ok
     assert fragment in reply.text
     assert 0 == bot.jobs.r.hlen(Keys.schedules)
@@ -284,12 +286,12 @@ def test_bad_schedules_are_refused_with_the_fix(bot, words, fragment):
 
 def test_schedule_permissions(bot):
     """A viewer may list but not add; an operator may add only what they may run."""
-    assert bot.handle("schedule list", VIEWER, "test").ok
-    denied = bot.handle('schedule add "status web" every 1h', VIEWER, "test")
+    assert bot.handle(Request("schedule list", VIEWER, "test")).ok
+    denied = bot.handle(Request('schedule add "status web" every 1h', VIEWER, "test"))
     assert not denied.ok
     assert "schedule" in denied.text
-    assert not bot.handle('schedule add "toil me" every 1h', OPERATOR, "test").ok
-    assert bot.handle('schedule add "status web" every 1h', OPERATOR, "test").ok
+    assert not bot.handle(Request('schedule add "toil me" every 1h', OPERATOR, "test")).ok
+    assert bot.handle(Request('schedule add "status web" every 1h', OPERATOR, "test")).ok
 
 
 def test_list_show_pause_resume_remove(bot):
@@ -297,17 +299,17 @@ def test_list_show_pause_resume_remove(bot):
     text = add(bot, '"status web" cron "0 3 * * SUN" tz Europe/Oslo window 2h')
     assert 'Schedule `status-web` added: `status web` cron "0 3 * * SUN" Europe/Oslo' in text
     assert "No scheduler is running" in text
-    listing = bot.handle("schedule list", ADMIN, "test").text
+    listing = bot.handle(Request("schedule list", ADMIN, "test")).text
     assert "`status-web`" in listing
     assert "CET" in listing
-    shown = bot.handle("schedule show status-web", ADMIN, "test").text
+    shown = bot.handle(Request("schedule show status-web", ADMIN, "test")).text
     assert "window 2h" in shown
     assert "Next runs:" in shown
-    assert "paused" in bot.handle("schedule pause status-web", ADMIN, "test").text
-    assert "already paused" in bot.handle("schedule pause status-web", ADMIN, "test").text
-    assert "resumed" in bot.handle("schedule resume status-web", ADMIN, "test").text
-    assert "removed" in bot.handle("schedule remove status-web", ADMIN, "test").text
-    missing = bot.handle("schedule show status-web", ADMIN, "test")
+    assert "paused" in bot.handle(Request("schedule pause status-web", ADMIN, "test")).text
+    assert "already paused" in bot.handle(Request("schedule pause status-web", ADMIN, "test")).text
+    assert "resumed" in bot.handle(Request("schedule resume status-web", ADMIN, "test")).text
+    assert "removed" in bot.handle(Request("schedule remove status-web", ADMIN, "test")).text
+    missing = bot.handle(Request("schedule show status-web", ADMIN, "test"))
     assert "There is no schedule `status-web`" in missing.text
 
 
@@ -323,8 +325,8 @@ def test_schedules_declared_in_toilbot_yaml(tmp_path, r):
         }
     }
     bot = make_bot(tmp_path, r, schedules=schedules)
-    assert "`web-sunday`" in bot.handle("schedule list", ADMIN, "test").text
-    refused = bot.handle("schedule remove web-sunday", ADMIN, "test")
+    assert "`web-sunday`" in bot.handle(Request("schedule list", ADMIN, "test")).text
+    refused = bot.handle(Request("schedule remove web-sunday", ADMIN, "test"))
     assert "declared in" in refused.text
     assert not refused.ok
 
@@ -370,14 +372,16 @@ def test_tasks_run_once_per_fire_time_on_any_replica(bot):
 
 def test_slack_smart_quotes_are_read_as_quotes(bot):
     """Slack turns "..." into “...”; the schedule still gets the whole quoted command."""
-    reply = bot.handle("schedule add \u201cstatus web\u201d every 1h name quoted", ADMIN, "test")
+    reply = bot.handle(
+        Request("schedule add \u201cstatus web\u201d every 1h name quoted", ADMIN, "test")
+    )
     assert reply.ok, reply.text
     assert "status web" == bot.schedules.get("quoted").command
 
 
 def test_a_command_that_needs_approval_cannot_be_scheduled(bot):
     """Nobody is there to approve a 3 a.m. run: such a schedule is refused when added."""
-    reply = bot.handle('schedule add "guarded web-01" every 1h', ADMIN, "test")
+    reply = bot.handle(Request('schedule add "guarded web-01" every 1h', ADMIN, "test"))
     assert not reply.ok
     assert "needs two-person approval for every run" in reply.text
     assert 0 == bot.jobs.r.hlen(Keys.schedules)
@@ -385,7 +389,7 @@ def test_a_command_that_needs_approval_cannot_be_scheduled(bot):
 
 def test_help_schedule_explains_the_options(bot):
     """`help schedule` lists the forms and the options a person can use."""
-    text = bot.handle("help schedule", VIEWER, "test").text
+    text = bot.handle(Request("help schedule", VIEWER, "test")).text
     assert 'schedule add "<command>" every <90s|30m|1h>' in text
     assert "window <2h>" in text and "heads-up <15m>" in text
 

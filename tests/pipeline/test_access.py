@@ -16,7 +16,9 @@ from slack_sdk import WebClient
 from bot.config.settings import load_settings
 from bot.frontends.slack.app import build_app
 from bot.frontends.slack.settings import SlackSettings
+from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot, Outcome
+from bot.pipeline.request import Channel, Request
 from bot.platform.store import QUEUE, Store
 from tests.conftest import ADMIN, OPERATOR, toilbot_cli, write_config
 from tests.slack import SignedClient, SlackEmulator, event_body, serve_bolt, slash_command_body
@@ -48,7 +50,7 @@ POLICY = {
 
 
 def load_bot(env: dict[str, str], r: redis.Redis) -> Bot:
-    return Bot.load(load_settings(env), Store(r, "test Redis"))
+    return assemble(load_settings(env), Store(r, "test Redis")).bot
 
 
 @pytest.fixture
@@ -196,7 +198,7 @@ def test_hostile_slash_commands_are_refused(slack_app, r, markers, text, fragmen
 @pytest.mark.parametrize(("text", "fragment"), HOSTILE)
 def test_hostile_text_through_the_pipeline(policy_env, r, markers, text, fragment):
     """The same strings through Bot.handle (console, exec): refused, nothing queued or run."""
-    reply = load_bot(policy_env, r).handle(text, ADMIN, "test")
+    reply = load_bot(policy_env, r).handle(Request(text, ADMIN, "test"))
     assert Outcome.REFUSED == reply.outcome
     assert fragment in reply.text
     nothing_queued(r)
@@ -216,44 +218,47 @@ def rewrite_policy(env: dict[str, str], policy: object) -> None:
 def test_policy_reloads_and_a_broken_one_keeps_the_last_good(policy_env, r):
     """Edits apply without a restart; a broken policy is refused, whoami says it is stale."""
     bot = load_bot(policy_env, r)
-    assert not bot.handle("status web", BOB, "test").ok
+    assert not bot.handle(Request("status web", BOB, "test")).ok
     rewrite_policy(policy_env, {**POLICY, "roles": {**POLICY["roles"], "bob": {
         "members": [BOB], "permissions": ["status"]}}})  # fmt: skip
-    assert "queued" in bot.handle("status web", BOB, "test").text
+    assert "queued" in bot.handle(Request("status web", BOB, "test")).text
     broken = {"roles": {"bob": {"members": [BOB], "allow": [{"permission": "status",
               "targets": ["prdo"]}]}}}  # fmt: skip
     rewrite_policy(policy_env, broken)
-    assert "queued" in bot.handle("status web", BOB, "test").text  # the last good policy
-    me = bot.handle("whoami", BOB, "test").text
+    assert "queued" in bot.handle(Request("status web", BOB, "test")).text  # the last good policy
+    me = bot.handle(Request("whoami", BOB, "test")).text
     assert "Policy: STALE." in me
     assert "policy.roles.bob.allow[0].targets[0]: 'prdo' is not a host or group" in me
     rewrite_policy(policy_env, POLICY)
-    assert not bot.handle("status web", BOB, "test").ok
-    assert "Policy: loaded from" in bot.handle("whoami", BOB, "test").text
+    assert not bot.handle(Request("status web", BOB, "test")).ok
+    assert "Policy: loaded from" in bot.handle(Request("whoami", BOB, "test")).text
 
 
 def test_rate_limit_per_user(policy_env, r):
     """Past the limit a user is told when to retry; others are not affected; nothing queued."""
     rewrite_policy(policy_env, {**POLICY, "rate_limit": "3/min"})
     bot = load_bot(policy_env, r)
-    assert all(bot.handle("jobs", OPERATOR, "test").ok for _ in range(3))
-    refused = bot.handle("status web", OPERATOR, "test")
+    assert all(bot.handle(Request("jobs", OPERATOR, "test")).ok for _ in range(3))
+    refused = bot.handle(Request("status web", OPERATOR, "test"))
     assert Outcome.REFUSED == refused.outcome
     assert refused.text.startswith("Slow down: you have sent more than 3/min commands")
     assert refused.text.endswith("Try again in 1m.")
     nothing_queued(r)
-    assert bot.handle("jobs", ADMIN, "test").ok
+    assert bot.handle(Request("jobs", ADMIN, "test")).ok
 
 
 def test_outside_slack_groups_are_nobody_and_channels_never_match(policy_env, r):
     """Console and exec: user groups resolve to nobody (whoami says so), channel rules fail."""
     bot = load_bot(policy_env, r)
-    me = bot.handle("whoami", ALICE, "test").text
+    me = bot.handle(Request("whoami", ALICE, "test")).text
     assert "Slack is not configured here, so Slack user groups resolve to nobody" in me
-    refused = bot.handle("restart nginx on db-01 --check", OPERATOR, "test")
+    refused = bot.handle(Request("restart nginx on db-01 --check", OPERATOR, "test"))
     assert "console and exec are outside Slack, so they have no channel" in refused.text
     assert (
-        "queued" in bot.handle("restart nginx on db-01 --check", OPERATOR, "t", channel="#ops").text
+        "queued"
+        in bot.handle(
+            Request("restart nginx on db-01 --check", OPERATOR, "t", channel=Channel(name="ops"))
+        ).text
     )
 
 

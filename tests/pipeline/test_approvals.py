@@ -12,9 +12,12 @@ import redis
 import yaml
 
 from bot.config.settings import Settings, load_settings
-from bot.execution.jobs import HostStatus, Jobs
+from bot.execution.jobs import Jobs
+from bot.execution.records import HostStatus
+from bot.frontends.wiring import assemble
 from bot.pipeline.approvals import Approvals, ApprovalState
-from bot.pipeline.bot import Bot, Outcome
+from bot.pipeline.bot import Outcome
+from bot.pipeline.request import Request
 from bot.platform.audit import Audit
 from bot.platform.store import Keys, Store
 from tests.conftest import ADMIN, OPERATOR, VIEWER, toilbot_cli, write_config
@@ -283,16 +286,21 @@ def test_a_prod_patch_needs_approval_from_the_policy_scope(tmp_path, r):
     confirmation: the requester cannot approve; an approver runs exactly the approved command;
     a changed command needs a new approval; check mode needs none."""
     settings = load_settings({"TOILBOT_CONFIG": str(write_config(tmp_path, policy=PROD_POLICY))})
-    bot = Bot.load(settings, Store(r, "test Redis"))
-    staging = bot.handle("patch web-01", OPERATOR, "test", confirmed=True, queue=IDLE)
+    bot = assemble(settings, Store(r, "test Redis")).bot
+    staging = bot.handle(Request("patch web-01", OPERATOR, "test", confirmed=True, queue=IDLE))
     assert Outcome.QUEUED is staging.outcome  # web: no approval
-    asked = bot.handle("patch db-01 --security-only", OPERATOR, "test", confirmed=True, queue=IDLE)
+    asked = bot.handle(
+        Request("patch db-01 --security-only", OPERATOR, "test", confirmed=True, queue=IDLE)
+    )
     assert Outcome.NEEDS_APPROVAL is asked.outcome
     request = asked.approval.id
-    assert "cannot approve your own" in bot.approve(request, OPERATOR, IDLE).text
-    other = bot.handle("patch db-01", OPERATOR, "test", confirmed=True, queue=IDLE)
+    assert (
+        "cannot approve your own"
+        in bot.handle(Request(f"approve {request}", OPERATOR, "test", queue=IDLE)).text
+    )
+    other = bot.handle(Request("patch db-01", OPERATOR, "test", confirmed=True, queue=IDLE))
     assert Outcome.NEEDS_APPROVAL is other.outcome and other.approval.id != request
-    approved = bot.approve(request, LEAD1, IDLE)
+    approved = bot.handle(Request(f"approve {request}", LEAD1, "test", queue=IDLE))
     assert Outcome.QUEUED is approved.outcome, approved.text
     job = bot.jobs.get(approved.job.id)
     assert ("patch db-01 --security-only", ["db-01"], OPERATOR) == (
@@ -301,5 +309,5 @@ def test_a_prod_patch_needs_approval_from_the_policy_scope(tmp_path, r):
         job.user,
     )
     assert 2 == len(bot.jobs.recent(10))  # web-01's and the approved one; not `patch db-01`
-    check = bot.handle("patch db-01 --check", OPERATOR, "test", queue=IDLE)
+    check = bot.handle(Request("patch db-01 --check", OPERATOR, "test", queue=IDLE))
     assert Outcome.QUEUED is check.outcome

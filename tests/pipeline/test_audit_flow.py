@@ -11,8 +11,9 @@ from typing import Any
 import redis
 from rq import Queue
 
-from bot.execution.jobs import JobStatus
+from bot.execution.records import JobStatus
 from bot.pipeline.bot import Outcome
+from bot.pipeline.request import ReplyTo, Request
 from bot.platform.audit import Audit
 from bot.platform.store import LOCAL_QUEUE_PREFIX, Keys
 from tests.conftest import ADMIN, NOBODY, OPERATOR
@@ -34,7 +35,7 @@ def actions(r: redis.Redis) -> list[str]:
 
 def test_a_denial_names_the_user_the_source_and_the_rule(harness: Harness, r):
     """A refused command is one command.denied entry with who, from where, what and the rule."""
-    reply = harness.bot.handle("status localhost", NOBODY, "exec")
+    reply = harness.bot.handle(Request("status localhost", NOBODY, "exec"))
     assert Outcome.REFUSED == reply.outcome
     [entry] = log(r)
     assert {
@@ -51,8 +52,8 @@ def test_a_denial_names_the_user_the_source_and_the_rule(harness: Harness, r):
 
 def test_a_parse_error_keeps_the_text_and_the_channel(harness: Harness, r):
     """A mistyped command is a command.parse_error entry with the text, channel and the answer."""
-    notify = {"channel": "C0OPS", "user": ADMIN}
-    harness.bot.handle("statsu localhost", ADMIN, "slack", notify=notify)
+    reply_to = ReplyTo("C0OPS", ADMIN)
+    harness.bot.handle(Request("statsu localhost", ADMIN, "slack", reply_to=reply_to))
     [entry] = log(r)
     assert ("command.parse_error", ADMIN, "slack", "C0OPS", "statsu localhost", None) == (
         entry["action"],
@@ -99,9 +100,9 @@ def test_a_declined_confirmation_is_recorded(harness: Harness, r):
 
 def test_a_cancel_is_recorded_with_the_job_outcome(harness: Harness, r):
     """Cancelling a queued job leaves job.finished (canceled), job.cancel and the command."""
-    queued = harness.bot.handle("status localhost", ADMIN, "exec", queue=IDLE_QUEUE)
+    queued = harness.bot.handle(Request("status localhost", ADMIN, "exec", queue=IDLE_QUEUE))
     assert Outcome.QUEUED == queued.outcome
-    harness.bot.handle("cancel 1", OPERATOR, "exec")
+    harness.bot.handle(Request("cancel 1", OPERATOR, "exec"))
     assert ["command.accepted", "job.finished", "job.cancel", "command.answered"] == actions(r)
     _, finished, cancel, answered = log(r)
     assert ("canceled", 1) == (finished["outcome"], finished["job"])
@@ -116,7 +117,7 @@ def test_a_cancel_is_recorded_with_the_job_outcome(harness: Harness, r):
 def test_a_reaped_job_gets_its_outcome(harness: Harness, r):
     """A job whose console went away is reaped as failed, and job.finished says so."""
     dead = f"{LOCAL_QUEUE_PREFIX}{socket.gethostname()}-999999999"
-    harness.bot.handle("status localhost", ADMIN, "console", queue=dead)
+    harness.bot.handle(Request("status localhost", ADMIN, "console", queue=dead))
     assert [1] == harness.bot.jobs.reap(3)
     finished = log(r)[-1]
     assert ("job.finished", 1, "failed") == (
@@ -130,12 +131,12 @@ def test_a_reaped_job_gets_its_outcome(harness: Harness, r):
 def test_a_job_that_cannot_be_audited_is_not_run(harness: Harness, r):
     """With the audit log unwritable, a job is refused and failed before it reaches the queue."""
     r.set(Keys.audit_head, "damaged")
-    reply = harness.bot.handle("status localhost", ADMIN, "exec", queue=IDLE_QUEUE)
+    reply = harness.bot.handle(Request("status localhost", ADMIN, "exec", queue=IDLE_QUEUE))
     assert Outcome.REFUSED == reply.outcome
     assert reply.text.startswith("Not run: job 1 could not be written to the audit log")
     assert JobStatus.FAILED == harness.bot.jobs.get(1).status
     assert 0 == Queue(IDLE_QUEUE, connection=r).count
-    denied = harness.bot.handle("status localhost", NOBODY, "exec")
+    denied = harness.bot.handle(Request("status localhost", NOBODY, "exec"))
     assert "needs the `status` permission" in denied.text
     assert "(Not written to the audit log: The audit log's head" in denied.text
     assert 0 == r.xlen(Keys.audit)

@@ -20,8 +20,9 @@ from slack_bolt import Ack, App, BoltResponse, Respond, Say
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot.frontends import text as frontend_text
 from bot.frontends.slack import outbox
+from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import (
     Block,
     approval_blocks,
@@ -36,7 +37,7 @@ from bot.frontends.slack.still_working import clock
 from bot.frontends.slack.zones import learn_zone
 from bot.pipeline.approvals import ApprovalRequest
 from bot.pipeline.bot import Bot, Outcome, Reply
-from bot.pipeline.parse import Channel
+from bot.pipeline.request import Channel, ReplyTo, Request
 from bot.platform.audit import AuditAction
 from bot.platform.store import QUEUE, Keys, text
 from bot.toil.ledger import Ledger
@@ -108,17 +109,19 @@ class SlackHandlers:
         thread_ts: str | None,
         client: WebClient,
     ) -> tuple[Reply, list[Block]]:
-        notify = {"channel": channel.id or "", "user": user}
-        if channel.name:
-            notify["channel_name"] = channel.name  # policy rules may name channels
-        if thread_ts:
-            notify["thread_ts"] = thread_ts
+        # The channel's name travels with the job: policy rules may name channels.
+        reply_to = ReplyTo(channel.id or "", user, channel.name, thread_ts)
         reply = self.bot.handle(
-            command_text, user, "slack", queue=QUEUE, notify=notify, channel=channel
+            Request(command_text, user, "slack", queue=QUEUE, reply_to=reply_to, channel=channel)
         )
         if reply.outcome is Outcome.NEEDS_CONFIRMATION:
             token = secrets.token_urlsafe(12)
-            pending = {"text": command_text, "user": user, "channel_name": channel.name, **notify}
+            pending = {
+                "text": command_text,
+                "user": user,
+                "channel_name": channel.name,
+                **reply_to.to_json(),
+            }
             self.r.set(Keys.slack_confirm(token), json.dumps(pending), ex=CONFIRM_SECONDS)
             return reply, confirm_blocks(reply.text, token)
         if reply.outcome is Outcome.NEEDS_APPROVAL and reply.approval is not None:
@@ -137,7 +140,7 @@ class SlackHandlers:
         """The request message with Approve / Deny, where the command was typed."""
         args: dict[str, Any] = {
             "channel": channel.id or f"#{channel.name}",
-            "text": messages.approval_message(request),
+            "text": slack_text.approval_message(request),
             "blocks": approval_blocks(request),
         }
         if thread_ts:
@@ -145,12 +148,12 @@ class SlackHandlers:
         try:
             posted = client.chat_postMessage(**args)
         except SlackApiError as exc:
-            return messages.approval_not_posted(request.id, str(exc.response.get("error", "")))
+            return slack_text.approval_not_posted(request.id, str(exc.response.get("error", "")))
         except Exception as exc:  # Slack unreachable: the request stands; approve by command
-            return messages.approval_not_posted(request.id, str(exc))
+            return slack_text.approval_not_posted(request.id, str(exc))
         ts = str(posted["ts"])
         self.bot.approvals.set_message(request.id, str(posted["channel"]), ts, thread_ts or ts)
-        return messages.approval_posted(request.id)
+        return slack_text.approval_posted(request.id)
 
     def _deliver_announcements(self, client: WebClient) -> None:
         """Post the thread announcements a click queued, without holding up Slack's answer."""
@@ -187,7 +190,7 @@ class SlackHandlers:
     ) -> None:
         ack()
         user = body["user"]["id"]
-        reply = self.bot.handle("toil stop", user, "slack")
+        reply = self.bot.handle(Request("toil stop", user, "slack"))
         if (body.get("view") or {}).get("type") == "home":
             self._publish_home(client, user)  # the button on App Home: show the new figures
         else:
@@ -199,10 +202,10 @@ class SlackHandlers:
         user, started = body["user"]["id"], float(body["actions"][0]["value"])
         kept = Ledger(self.r).keep(user, started, time.time(), self.bot.settings.toil.timer_limit)
         if kept is None:
-            respond(text=messages.timer_gone(), replace_original=True)
+            respond(text=slack_text.timer_gone(), replace_original=True)
             return
         until = clock(kept.counts_until(self.bot.settings.toil.timer_limit), kept.tz)
-        respond(text=messages.still_working_kept(until), replace_original=True)
+        respond(text=slack_text.still_working_kept(until), replace_original=True)
 
     def stop_timer_at_limit(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """ "Still working?" > Stop: the timer ends where it stopped counting."""
@@ -210,10 +213,10 @@ class SlackHandlers:
         user, started = body["user"]["id"], float(body["actions"][0]["value"])
         timer = Ledger(self.r).timer(user)
         if timer is None or timer.started != started:
-            respond(text=messages.timer_gone(), replace_original=True)
+            respond(text=slack_text.timer_gone(), replace_original=True)
             return
-        reply = self.bot.handle("toil stop", user, "slack")
-        respond(text=messages.still_working_stopped(reply.text), replace_original=True)
+        reply = self.bot.handle(Request("toil stop", user, "slack"))
+        respond(text=slack_text.still_working_stopped(reply.text), replace_original=True)
 
     def mention(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         words = _MENTION.sub("", event.get("text", "")).strip()
@@ -241,30 +244,22 @@ class SlackHandlers:
         clicker = body["user"]["id"]
         if raw is None:
             self._audit(AuditAction.CONFIRMATION_EXPIRED, clicker, body)
-            respond(text=messages.confirmation_expired(), replace_original=True)
+            respond(text=slack_text.confirmation_expired(), replace_original=True)
             return
         pending = json.loads(text(raw))
         if clicker != pending["user"]:
             self._audit(AuditAction.CONFIRMATION_REFUSED, clicker, body, pending)
             respond(
-                text=messages.only_requester_confirms(pending["user"]),
+                text=slack_text.only_requester_confirms(pending["user"]),
                 replace_original=False,
                 response_type="ephemeral",
             )
             return
         if not self.r.delete(Keys.slack_confirm(token)):
             return  # a double click: the first one runs it
-        notify = {k: pending[k] for k in ("channel", "user", "thread_ts") if k in pending}
-        self.bot.record_confirmation(True, pending["text"], clicker, "slack", pending["channel"])
-        reply = self.bot.handle(
-            pending["text"],
-            clicker,
-            "slack",
-            confirmed=True,
-            queue=QUEUE,
-            notify=notify,
-            channel=Channel(pending["channel"] or None, pending.get("channel_name")),
-        )
+        request = _confirmed(pending)  # the clicker is its requester
+        self.bot.record_confirmation(request, True)
+        reply = self.bot.handle(request)
         respond(text=reply.text, blocks=reply_blocks(reply.text), replace_original=True)
 
     def decline(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -275,10 +270,8 @@ class SlackHandlers:
         if pending is not None and pending["user"] != body["user"]["id"]:
             return
         if self.r.delete(Keys.slack_confirm(token)) and pending is not None:
-            self.bot.record_confirmation(
-                False, pending["text"], pending["user"], "slack", pending["channel"]
-            )
-        respond(text=messages.confirm_declined(), replace_original=True)
+            self.bot.record_confirmation(_confirmed(pending), False)
+        respond(text=frontend_text.confirm_declined(), replace_original=True)
 
     def _audit(
         self,
@@ -294,18 +287,16 @@ class SlackHandlers:
             source="slack",
             channel=(body.get("channel") or {}).get("id"),
             command=pending["text"] if pending else None,
-            rule=messages.audit_requester_rule(pending["user"]) if pending else None,
+            rule=slack_text.audit_requester_rule(pending["user"]) if pending else None,
         )
 
     def cancel_job(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         job_id = body["actions"][0]["value"]
         where = body.get("channel") or {}
+        channel = Channel(where.get("id"), where.get("name")) if where else None
         reply = self.bot.handle(
-            f"cancel {job_id}",
-            body["user"]["id"],
-            "slack",
-            channel=Channel(where.get("id"), where.get("name")) if where else None,
+            Request(f"cancel {job_id}", body["user"]["id"], "slack", channel=channel)
         )
         respond(text=reply.text, replace_original=False, response_type="ephemeral")
 
@@ -313,7 +304,9 @@ class SlackHandlers:
         """The Skip button of a heads-up: the owner, or anyone with `schedule`, skips that run."""
         ack()
         name, _, fire = str(body["actions"][0]["value"]).partition(" ")
-        reply = self.bot.handle(f"schedule skip {name} {fire}", body["user"]["id"], "slack")
+        reply = self.bot.handle(
+            Request(f"schedule skip {name} {fire}", body["user"]["id"], "slack")
+        )
         if reply.ok:
             respond(text=reply.text, replace_original=False, response_type="in_channel")
         else:
@@ -339,7 +332,9 @@ class SlackHandlers:
     ) -> None:
         ack()
         request_id = body["actions"][0]["value"]
-        reply = self.bot.handle(f"{verb} {request_id}", body["user"]["id"], "slack", queue=QUEUE)
+        reply = self.bot.handle(
+            Request(f"{verb} {request_id}", body["user"]["id"], "slack", queue=QUEUE)
+        )
         respond(text=reply.text, replace_original=False, response_type="ephemeral")
         self._deliver_announcements(client)
 
@@ -356,13 +351,26 @@ class SlackHandlers:
         settings, now = self.bot.settings, time.time()
         ledger = Ledger(self.r)
         timer = ledger.timer(user)
-        toil = messages.home_toil(
+        toil = slack_text.home_toil(
             person_weeks(ledger, user, settings.timezone, now),
             settings.toil.thresholds,
             (timer.kind.value, timer.category, now - timer.started) if timer else None,
         )
         view = home_view(user, running, done, toil, timer is not None)
         client.views_publish(user_id=user, view=view)
+
+
+def _confirmed(pending: dict[str, Any]) -> Request:
+    """The command a confirmation prompt asked about, confirmed by its requester."""
+    return Request(
+        pending["text"],
+        pending["user"],
+        "slack",
+        confirmed=True,
+        queue=QUEUE,
+        reply_to=ReplyTo(pending["channel"], pending["user"], thread_ts=pending.get("thread_ts")),
+        channel=Channel(pending["channel"] or None, pending.get("channel_name")),
+    )
 
 
 def _slash_channel(command: dict[str, Any]) -> Channel:

@@ -8,7 +8,11 @@ import time
 import zoneinfo
 from collections.abc import Sequence
 
-from bot import messages
+from bot.pipeline import text as pipeline_text
+from bot.pipeline.builtins import text as builtin_text
+from bot.pipeline.builtins.registry import builtin
+from bot.pipeline.context import Context
+from bot.pipeline.parse import BuiltinCall
 from bot.pipeline.settings import Settings
 from bot.platform.errors import ParseError
 from bot.platform.schema import parse_duration
@@ -40,25 +44,36 @@ def run(
 ) -> str:
     now = time.time() if now is None else now
     if not words:
-        return messages.toil_help(list(USAGE.values()))
+        return builtin_text.toil_help(list(USAGE.values()))
     verb, rest = words[0].lower(), list(words[1:])
     if verb not in USAGE:
-        raise ParseError(messages.unknown_toil_verb(words[0], suggest(verb, list(USAGE))))
+        raise ParseError(builtin_text.unknown_toil_verb(words[0], suggest(verb, list(USAGE))))
     try:
         return _VERBS[verb](ledger, settings, user, rest, now)
     except LedgerError as exc:
-        raise ParseError(messages.toil_refused(str(exc), USAGE[verb])) from None
+        raise ParseError(builtin_text.toil_refused(str(exc), USAGE[verb])) from None
+
+
+@builtin(
+    name="toil",
+    summary="Log operating and coding time, see your toil ratio (`help toil`)",
+    usage="toil start|stop|switch|log|edit|undo|me|report ...",
+    permission=None,
+    free_words=True,
+)
+def toil(context: Context, call: BuiltinCall) -> str:
+    return run(Ledger(context.jobs.r), context.settings, context.user, call.words)
 
 
 def _kind(word: str | None, verb: str) -> Kind:
     if word is None:
-        raise ParseError(messages.missing_argument("kind", USAGE[verb]))
+        raise ParseError(pipeline_text.missing_argument("kind", USAGE[verb]))
     try:
         return Kind(word.lower())
     except ValueError:
         options = [k.value for k in Kind]
         raise ParseError(
-            messages.bad_choice("kind", word, options, suggest(word, options), USAGE[verb])
+            pipeline_text.bad_choice("kind", word, options, suggest(word, options), USAGE[verb])
         ) from None
 
 
@@ -74,26 +89,28 @@ def _start(ledger: Ledger, settings: Settings, user: str, words: list[str], now:
     tz = Zones(ledger.r, settings.timezone).of(user).name
     _, stopped = ledger.start(user, kind, category, note, tz, now, settings.toil.timer_limit)
     previous_timer = (stopped.kind.value, stopped.seconds) if stopped else None
-    return messages.toil_started(kind.value, category, previous_timer)
+    return builtin_text.toil_started(kind.value, category, previous_timer)
 
 
 def _stop(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
     timer = ledger.timer(user)
     if timer is None:
-        return messages.toil_no_timer()
+        return builtin_text.toil_no_timer()
     entry = ledger.stop(user, now, settings.toil.timer_limit)
     if entry is None:
-        return messages.toil_too_short()
+        return builtin_text.toil_too_short()
     capped = now > timer.counts_until(settings.toil.timer_limit)
-    return messages.toil_stopped(entry.id, entry.kind.value, entry.category, entry.seconds, capped)
+    return builtin_text.toil_stopped(
+        entry.id, entry.kind.value, entry.category, entry.seconds, capped
+    )
 
 
 def _log(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
     if not words:
-        raise ParseError(messages.missing_argument("duration", USAGE["log"]))
+        raise ParseError(pipeline_text.missing_argument("duration", USAGE["log"]))
     amount = words[0]
     if not _SPAN.match(amount) and (amount.isdigit() or not parse_duration(amount[:12])):
-        raise ParseError(messages.bad_span(amount, USAGE["log"]))  # a bare number has no unit
+        raise ParseError(builtin_text.bad_span(amount, USAGE["log"]))  # a bare number has no unit
     kind = _kind(words[1] if len(words) > 1 else None, "log")
     rest = words[2:]
     tz = Zones(ledger.r, settings.timezone).of(user).name
@@ -102,13 +119,13 @@ def _log(ledger: Ledger, settings: Settings, user: str, words: list[str], now: f
     if "on" in [w.lower() for w in rest]:
         at = [w.lower() for w in rest].index("on")
         if at + 1 >= len(rest):
-            raise ParseError(messages.missing_argument("date", USAGE["log"]))
+            raise ParseError(pipeline_text.missing_argument("date", USAGE["log"]))
         day = _date(rest[at + 1], day)
         rest = rest[:at] + rest[at + 2 :]
     category, note = _category_and_note(settings, rest)
     start, end = _span(amount, day, zone, now)
     entry = ledger.add(user, kind, category, start, end, tz, Source.LOG, note)
-    return messages.toil_logged(
+    return builtin_text.toil_logged(
         entry.id,
         kind.value,
         category,
@@ -122,13 +139,13 @@ def _span(amount: str, day: dt.date, zone: zoneinfo.ZoneInfo, now: float) -> tup
     if match:
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            raise ParseError(messages.bad_span(amount, USAGE["log"]))
+            raise ParseError(builtin_text.bad_span(amount, USAGE["log"]))
         start = dt.datetime.combine(day, dt.time(h1, m1), tzinfo=zone).timestamp()
         end = dt.datetime.combine(day, dt.time(h2, m2), tzinfo=zone).timestamp()
         return start, end
     seconds = parse_duration(amount) if len(amount) < 12 else None
     if not seconds:
-        raise ParseError(messages.bad_span(amount, USAGE["log"]))
+        raise ParseError(builtin_text.bad_span(amount, USAGE["log"]))
     today = dt.datetime.fromtimestamp(now, zone).date()
     if day == today:
         return now - seconds, now  # just done
@@ -150,15 +167,15 @@ def _date(word: str, today: dt.date) -> dt.date:
     try:
         day = dt.date.fromisoformat(word)
     except ValueError:
-        raise ParseError(messages.bad_date(word, USAGE["log"])) from None
+        raise ParseError(builtin_text.bad_date(word, USAGE["log"])) from None
     if day > today:
-        raise ParseError(messages.future_date(word))
+        raise ParseError(builtin_text.future_date(word))
     return day
 
 
 def _edit(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
     if not words or not words[0].lstrip("#").isdigit():
-        raise ParseError(messages.missing_argument("id", USAGE["edit"]))
+        raise ParseError(pipeline_text.missing_argument("id", USAGE["edit"]))
     entry_id = int(words[0].lstrip("#"))
     entry = ledger.get(entry_id)
     changes: dict[str, object] = {}
@@ -173,16 +190,16 @@ def _edit(ledger: Ledger, settings: Settings, user: str, words: list[str], now: 
         elif field == "duration" and (seconds := parse_duration(value)) and entry is not None:
             changes["end"] = entry.start + seconds
         else:
-            raise ParseError(messages.bad_edit(word, USAGE["edit"]))
+            raise ParseError(builtin_text.bad_edit(word, USAGE["edit"]))
     if not changes:
-        raise ParseError(messages.missing_argument("change", USAGE["edit"]))
+        raise ParseError(pipeline_text.missing_argument("change", USAGE["edit"]))
     edited = ledger.edit(user, entry_id, **changes)
-    return messages.toil_edited(edited.id, edited.kind.value, edited.category, edited.seconds)
+    return builtin_text.toil_edited(edited.id, edited.kind.value, edited.category, edited.seconds)
 
 
 def _undo(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
     undone = ledger.undo(user)
-    return messages.toil_undone(undone) if undone else messages.toil_nothing_to_undo()
+    return builtin_text.toil_undone(undone) if undone else builtin_text.toil_nothing_to_undo()
 
 
 def _me(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
@@ -191,7 +208,7 @@ def _me(ledger: Ledger, settings: Settings, user: str, words: list[str], now: fl
     figures = split_time(ledger.between(start, end, user), start, end)
     timer = ledger.timer(user)
     running = (timer.kind.value, timer.category, now - timer.started) if timer else None
-    return messages.toil_me(
+    return builtin_text.toil_me(
         week_label(year, week),
         settings.timezone,
         _hours(figures),
@@ -208,9 +225,9 @@ def _report(ledger: Ledger, settings: Settings, user: str, words: list[str], now
         who = _person(rest.pop(0))
     if rest:
         if len(rest) != 2 or rest[0] != "--weeks" or not rest[1].isdigit():
-            raise ParseError(messages.bad_weeks(" ".join(words), USAGE["report"]))
+            raise ParseError(builtin_text.bad_weeks(" ".join(words), USAGE["report"]))
         if not 1 <= int(rest[1]) <= 26:
-            raise ParseError(messages.bad_weeks(" ".join(words), USAGE["report"]))
+            raise ParseError(builtin_text.bad_weeks(" ".join(words), USAGE["report"]))
         weeks = int(rest[1])
     year, week = week_of(now, settings.timezone)
     labels, team_rows, person_rows = [], [], []
@@ -229,12 +246,12 @@ def _report(ledger: Ledger, settings: Settings, user: str, words: list[str], now
             for label, f in zip(labels, person_rows, strict=True)
         ]
         theirs = quarter.people.get(who, Figures()).ratio
-        return messages.toil_person_report(who, rows, theirs, settings.toil.thresholds)
+        return builtin_text.toil_person_report(who, rows, theirs, settings.toil.thresholds)
     team_table = [
         (label, f.operating, f.coding, f.ratio, f.median, f.highest, mine.ratio)
         for label, f, mine in zip(labels, team_rows, person_rows, strict=True)
     ]
-    return messages.toil_report(team_table, quarter.ratio, settings.toil.thresholds)
+    return builtin_text.toil_report(team_table, quarter.ratio, settings.toil.thresholds)
 
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,30})(\|[^>]*)?>$")
@@ -247,22 +264,22 @@ def _person(word: str) -> str:
         return "team"
     match = _MENTION.match(word) or _USER.match(word)
     if match is None:
-        raise ParseError(messages.bad_report_target(word, USAGE["report"]))
+        raise ParseError(builtin_text.bad_report_target(word, USAGE["report"]))
     return match.group(1)
 
 
 def _tz(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
     zones = Zones(ledger.r, settings.timezone)
     if len(words) > 1:
-        raise ParseError(messages.bad_zone(" ".join(words), USAGE["tz"]))
+        raise ParseError(builtin_text.bad_zone(" ".join(words), USAGE["tz"]))
     if words and words[0].lower() in ("slack", "auto", "reset"):
         zones.clear(user)
     elif words:
         if not valid_zone(words[0]):
-            raise ParseError(messages.bad_zone(words[0], USAGE["tz"]))
+            raise ParseError(builtin_text.bad_zone(words[0], USAGE["tz"]))
         zones.set(user, words[0])
     zone = zones.of(user)
-    return messages.toil_zone(zone.name, zone.source.value)
+    return builtin_text.toil_zone(zone.name, zone.source.value)
 
 
 def _quarter_start(now: float, tz: str) -> float:

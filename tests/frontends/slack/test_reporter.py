@@ -11,12 +11,14 @@ import yaml
 from slack_sdk import WebClient
 
 from bot.config.settings import load_settings
-from bot.execution.jobs import HostResult, HostStatus, JobStatus
+from bot.execution.records import HostResult, HostStatus, JobStatus
 from bot.frontends.slack import outbox
 from bot.frontends.slack.client import make_client
 from bot.frontends.slack.reporter import JobReporter
 from bot.frontends.slack.settings import SlackSettings
+from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot
+from bot.pipeline.request import ReplyTo, Request
 from bot.platform.store import Store
 from tests.conftest import ADMIN
 from tests.slack import SlackEmulator
@@ -53,16 +55,14 @@ def big_bot(env: dict[str, str], r: redis.Redis, tmp_path, hosts: int) -> Bot:
     config = yaml.safe_load(settings.config_path.read_text())
     config["inventory"] = str(path)
     settings.config_path.write_text(yaml.safe_dump(config))
-    return Bot.load(load_settings(env), Store(r, "test"))
+    return assemble(load_settings(env), Store(r, "test")).bot
 
 
 def running_job(bot: Bot, target: str) -> int:
     reply = bot.handle(
-        f"status {target}",
-        ADMIN,
-        "slack",
-        queue="nobody",
-        notify={"channel": CHANNEL, "user": ADMIN},
+        Request(
+            f"status {target}", ADMIN, "slack", queue="nobody", reply_to=ReplyTo(CHANNEL, ADMIN)
+        ),
     )
     assert reply.job is not None
     bot.jobs.transition(
@@ -139,11 +139,9 @@ def test_not_in_channel_falls_back_to_a_dm(env, r, tmp_path, slack, client):
     slack.add_channel("C0PRIVATE", name="private-ops", is_member=False)
     bot = big_bot(env, r, tmp_path, 1)
     reply = bot.handle(
-        "status fleet",
-        ADMIN,
-        "slack",
-        queue="nobody",
-        notify={"channel": "C0PRIVATE", "user": ADMIN},
+        Request(
+            "status fleet", ADMIN, "slack", queue="nobody", reply_to=ReplyTo("C0PRIVATE", ADMIN)
+        ),
     )
     assert reply.job is not None
     reporter = JobReporter(client, bot.jobs, reply.job.id)
