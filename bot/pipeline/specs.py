@@ -18,10 +18,6 @@ from bot.platform.schema import Node, load_yaml
 PARAM_NAME = r"[a-z][a-z0-9_]{0,30}"
 COMMAND_NAME = r"[a-z][a-z0-9-]{0,30}"
 _PLACEHOLDER = re.compile(r"^\{(" + PARAM_NAME + r")\}$")
-#: Names of the commands implemented in Python; specs may not take them.
-RESERVED_NAMES = frozenset(
-    {"help", "jobs", "job", "cancel", "whoami", "toil", "schedule", "approve", "approvals", "deny"}
-)
 
 
 class ParamType(StrEnum):
@@ -130,8 +126,7 @@ def load_spec(path: Path, playbooks: Path) -> CommandSpec:
     )
     name_node = root.child("name")
     name = name_node.text(COMMAND_NAME, "use lower-case letters, digits and '-'")
-    if name in RESERVED_NAMES:
-        raise name_node.error(f"{name!r} is a built-in command", "choose another name")
+    _not_a_builtin(name, name_node)
     grammar_node = root.child("grammar")
     grammar = tuple(grammar_node.text().split())
     if grammar[0] != name:
@@ -196,6 +191,23 @@ def load_spec(path: Path, playbooks: Path) -> CommandSpec:
         lock=root.child("lock", True).flag(),
         quorum=_quorum(root),
     )
+
+
+def _not_a_builtin(name: str, node: Node) -> None:
+    """A spec may not take a builtin's name (the builtin would answer instead of it).
+
+    The names come from the builtins' registry, read here rather than imported with this
+    module: the builtins use command specs themselves."""
+    from bot.pipeline.builtins import BUILTINS
+
+    taken = BUILTINS.get(name)
+    if taken is not None:
+        raise node.error(
+            f"{name!r} is the name of the built-in command `{taken.usage}`; "
+            "a command spec cannot take it",
+            "rename the command: give `name` and the first word of `grammar` a name "
+            "that `help` does not list",
+        )
 
 
 def _quorum(root: Node) -> int | None:
