@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from bot.pipeline.inventory import load_inventory
 from bot.pipeline.parse import Channel, Invocation, parse
-from bot.pipeline.policy.rules import load_policy, value_text
+from bot.pipeline.policy.load import load_policy
+from bot.pipeline.policy.rules import value_text
 from bot.pipeline.specs import Confirm, load_specs
 from bot.platform.errors import ConfigError, ParseError
 from bot.platform.schema import Node

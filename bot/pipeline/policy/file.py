@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.pipeline.inventory import Inventory
-from bot.pipeline.policy.rules import Policy, load_policy
+from bot.pipeline.policy.load import load_policy
+from bot.pipeline.policy.rules import Policy
 from bot.pipeline.specs import CommandSpec
 from bot.platform.audit import Audit, AuditAction
 from bot.platform.errors import ConfigError

@@ -18,6 +18,8 @@ no conditions. When several rules allow a command, the one asking for the
 least confirmation decides (``confirm: confirm|approve`` on a rule adds a
 confirmation level, exposed as ``Decision.confirm``). Every Decision names
 the rule that allowed it, or why each candidate rule did not.
+
+Reading the ``policy`` section of toilbot.yaml into these values is ``load.py``.
 """
 
 from __future__ import annotations
@@ -26,19 +28,13 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot import messages
-from bot.pipeline.inventory import Inventory, pattern_problem
-from bot.pipeline.parse import BuiltinCall, Channel, Invocation, Value
-from bot.pipeline.specs import PARAM_NAME, CommandSpec, Confirm, ParamType
+from bot.pipeline.inventory import Inventory
+from bot.pipeline.parse import BuiltinCall, Invocation, Value
+from bot.pipeline.policy import text as policy_text
+from bot.pipeline.request import Channel
+from bot.pipeline.specs import CommandSpec, Confirm, ParamType
 from bot.platform.errors import ConfigError
-from bot.platform.ids import USER_ID
-from bot.platform.schema import Node
 
-GROUP_ID = r"S[A-Z0-9]{2,20}"
-PERMISSION = r"[a-z*][a-z0-9_.*-]*"
-COMMAND_GLOB = r"[a-z*][a-z0-9*-]{0,30}"
-CHANNEL_REF = r"#[a-z0-9][a-z0-9_-]{0,79}|[CGD][A-Z0-9]{2,20}"
-TARGET_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
 _STRICTNESS = {None: 0, Confirm.NONE: 0, Confirm.CONFIRM: 1, Confirm.APPROVE: 2}
 
 
@@ -69,7 +65,7 @@ class Rule:
     def describe(self) -> str:
         """The rule in words, e.g. "restart on prod with service nginx, from #ops"."""
         what = self.permission if self.permission is not None else f"command {self.command}"
-        return messages.rule_text(
+        return policy_text.rule_text(
             what or "",
             list(self.targets),
             [(name, sorted(values)) for name, values in self.args],
@@ -78,29 +74,29 @@ class Rule:
             self.max_hosts,
         )
 
-    def problem(self, request: Request, inventory: Inventory | None) -> str | None:
-        """Why this rule does not hold for ``request``, or None when it does."""
+    def problem(self, question: Question, inventory: Inventory | None) -> str | None:
+        """Why this rule does not hold for ``question``, or None when it does."""
         if self.channels:
-            channel = request.channel
+            channel = question.channel
             if channel is None:
-                return messages.rule_needs_channel(list(self.channels), None)
+                return policy_text.rule_needs_channel(list(self.channels), None)
             if not any(_channel_is(channel, ref) for ref in self.channels):
-                return messages.rule_needs_channel(list(self.channels), channel.label())
+                return policy_text.rule_needs_channel(list(self.channels), channel.label())
         if self.targets:
-            if not request.has_targets:
-                return messages.rule_needs_targets(request.command)
+            if not question.has_targets:
+                return policy_text.rule_needs_targets(question.command)
             allowed: set[str] = set()
             for target in self.targets:
                 allowed |= set((inventory.resolve(target) if inventory else None) or ())
-            outside = [h for h in request.hosts if h not in allowed]
+            outside = [h for h in question.hosts if h not in allowed]
             if outside:
-                return messages.rule_outside_targets(outside, list(self.targets))
+                return policy_text.rule_outside_targets(outside, list(self.targets))
         for name, values in self.args:
-            if name not in request.values:
-                return messages.rule_needs_argument(request.command, name)
-            given = value_text(request.values[name])
+            if name not in question.values:
+                return policy_text.rule_needs_argument(question.command, name)
+            given = value_text(question.values[name])
             if given not in values:
-                return messages.rule_argument_not_allowed(name, given, sorted(values))
+                return policy_text.rule_argument_not_allowed(name, given, sorted(values))
         return None
 
 
@@ -136,7 +132,7 @@ class Role:
 
 
 @dataclass(frozen=True)
-class Request:
+class Question:
     """What the policy decides on: who, from where, which command with which values and hosts."""
 
     user: str
@@ -157,7 +153,7 @@ class Request:
         *,
         groups: frozenset[str] = frozenset(),
         channel: Channel | None = None,
-    ) -> Request:
+    ) -> Question:
         if isinstance(parsed, BuiltinCall):
             return cls(
                 user, parsed.builtin.name, parsed.builtin.permission, groups=groups, channel=channel
@@ -222,8 +218,8 @@ class Policy:
     def decide(self, user: str, permission: str | None, hosts: int = 0) -> Decision:
         """Allowed if a role of ``user`` has a rule for ``permission`` with no conditions that
         need the command itself (targets, arguments, channel), for this many hosts."""
-        request = Request(user, permission or "", permission, host_count=hosts)
-        return self.check(request, None)
+        question = Question(user, permission or "", permission, host_count=hosts)
+        return self.check(question, None)
 
     def authorize(
         self,
@@ -235,47 +231,47 @@ class Policy:
         channel: Channel | None = None,
     ) -> Decision:
         """The decision on a parsed command from ``user`` (in ``groups``) in ``channel``."""
-        return self.check(Request.of(parsed, user, groups=groups, channel=channel), inventory)
+        return self.check(Question.of(parsed, user, groups=groups, channel=channel), inventory)
 
-    def check(self, request: Request, inventory: Inventory | None) -> Decision:
-        user, permission = request.user, request.permission
+    def check(self, question: Question, inventory: Inventory | None) -> Decision:
+        user, permission = question.user, question.permission
         if permission is None:
-            return Decision(True, user, None, messages.rule_no_permission())
+            return Decision(True, user, None, policy_text.rule_no_permission())
         allowed: list[tuple[Rule, Role]] = []
         capped: list[tuple[Role, int]] = []
         misses: list[str] = []
         for role in self.roles:
-            if not role.holds(user, request.groups):
+            if not role.holds(user, question.groups):
                 continue
             for rule in role.all_rules():
-                if not rule.applies_to(request.command, permission):
+                if not rule.applies_to(question.command, permission):
                     continue
-                problem = rule.problem(request, inventory)
+                problem = rule.problem(question, inventory)
                 if problem is not None:
-                    misses.append(messages.rule_miss(role.name, rule.describe(), problem))
+                    misses.append(policy_text.rule_miss(role.name, rule.describe(), problem))
                     continue
                 cap = rule.max_hosts if rule.max_hosts is not None else role.max_hosts
-                if cap is not None and request.count > cap:
+                if cap is not None and question.count > cap:
                     capped.append((role, cap))
                     continue
                 allowed.append((rule, role))
         if allowed:
             rule, role = min(allowed, key=lambda found: _STRICTNESS[found[0].confirm])
             text = (
-                messages.rule_grants(role.name, rule.permission or "")
+                policy_text.rule_grants(role.name, rule.permission or "")
                 if rule.simple
-                else messages.rule_allows(role.name, rule.describe(), rule.key)
+                else policy_text.rule_allows(role.name, rule.describe(), rule.key)
             )
             return Decision(True, user, permission, text, confirm=rule.confirm, role=role.name)
         if capped:
             cap = max(c for _, c in capped)
             names = ", ".join(dict.fromkeys(r.name for r, _ in capped))
-            text = messages.rule_capped(names, cap)
+            text = policy_text.rule_capped(names, cap)
             return Decision(False, user, permission, text, max_hosts=cap, misses=tuple(misses))
         if misses:
-            text = messages.rule_none_holds(misses)
+            text = policy_text.rule_none_holds(misses)
             return Decision(False, user, permission, text, misses=tuple(misses))
-        return Decision(False, user, permission, messages.rule_none_grants(user, permission))
+        return Decision(False, user, permission, policy_text.rule_none_grants(user, permission))
 
     def validate(
         self, inventory: Inventory, specs: Mapping[str, CommandSpec], path: str = "toilbot.yaml"
@@ -300,128 +296,3 @@ class Policy:
                             f"no command this rule covers has an argument {name!r}",
                             "name an argument of the command (see `help <command>`)",
                         )
-
-
-def load_policy(node: Node) -> Policy:
-    node.check_keys({"roles", "patterns", "rate_limit", "groups_ttl"})
-    roles = []
-    for name, role_node in node.child("roles").items():
-        Node(role_node.path, role_node.key, name).text(
-            r"[a-z][a-z0-9_-]*", "use a lower-case role name"
-        )
-        roles.append(_role(name, role_node))
-    patterns = []
-    for element in node.child("patterns", []).elements():
-        pattern = element.text()
-        problem = pattern_problem(pattern)
-        if problem:
-            raise element.error(
-                f"{pattern!r} cannot be resolved by toilbot: {problem}",
-                "remove it, or write it with names, * and ? globs, ',' and !x or &x terms",
-            )
-        patterns.append(pattern)
-    return Policy(
-        roles=tuple(roles),
-        patterns=frozenset(patterns),
-        rate_limit=_rate(node.child("rate_limit", "30/min")),
-        groups_ttl=node.child("groups_ttl", "60s").duration(),
-    )
-
-
-def _role(name: str, node: Node) -> Role:
-    node.check_keys({"permissions", "members", "max_hosts", "allow"})
-    permissions = tuple(
-        node.child("permissions", []).text_list(
-            PERMISSION, "use permission names such as patch, or *"
-        )
-    )
-    members = node.child("members", []).text_list(
-        f"{USER_ID}|{GROUP_ID}",
-        "use Slack user ids such as U024BE7LH (profile > Copy member ID) or user-group ids "
-        "such as S0614TZR7",
-    )
-    rules = tuple(
-        _rule(f"{node.key}.allow[{i}]", rule_node)
-        for i, rule_node in enumerate(node.child("allow", []).elements())
-    )
-    if not permissions and not rules and node.child("permissions", None).value is None:
-        raise node.error("grants nothing", "add permissions: [...] or allow: [...]")
-    return Role(
-        name=name,
-        permissions=permissions,
-        members=frozenset(m for m in members if not m.startswith("S")),
-        max_hosts=_cap(node),
-        groups=frozenset(m for m in members if m.startswith("S")),
-        rules=rules,
-    )
-
-
-def _cap(node: Node) -> int | None:
-    cap = node.child("max_hosts", None)
-    return None if cap.value is None else cap.number(1, 100_000)
-
-
-def _rule(key: str, node: Node) -> Rule:
-    node.check_keys(
-        {"permission", "command", "targets", "args", "channels", "confirm", "max_hosts"}
-    )
-    has = {k for k in ("permission", "command") if k in node.mapping()}
-    if len(has) != 1:
-        raise node.error(
-            "needs exactly one of permission or command",
-            "write permission: restart (what `help restart` says it needs) or command: restart",
-        )
-    permission = command = None
-    if "permission" in has:
-        permission = node.child("permission").text(PERMISSION, "use a permission name or glob")
-    else:
-        command = node.child("command").text(COMMAND_GLOB, "use a command name or glob")
-    targets = tuple(
-        node.child("targets", []).text_list(TARGET_NAME, "use host or group names of the inventory")
-    )
-    args = []
-    for name, values in node.child("args", {}).items():
-        Node(values.path, values.key, name).text(PARAM_NAME, "use an argument name")
-        raw = values.value if isinstance(values.value, list) else [values.value]
-        texts = []
-        for i, value in enumerate(raw):
-            if isinstance(value, dict | list) or value is None or value == "":
-                raise Node(values.path, f"{values.key}[{i}]", value).error(
-                    "must be a value", "list allowed values, e.g. [nginx, cron]"
-                )
-            texts.append(value_text(value))
-        args.append((name, frozenset(texts)))
-    channels = tuple(
-        c.lower() if c.startswith("#") else c
-        for c in node.child("channels", []).text_list(
-            CHANNEL_REF, "write a channel name such as #ops or an id such as C0123"
-        )
-    )
-    confirm_node = node.child("confirm", None)
-    confirm = (
-        None
-        if confirm_node.value is None
-        else Confirm(confirm_node.choice(tuple(c.value for c in Confirm)))
-    )
-    return Rule(
-        key=key,
-        permission=permission,
-        command=command,
-        targets=targets,
-        args=tuple(args),
-        channels=channels,
-        confirm=None if confirm is Confirm.NONE else confirm,
-        max_hosts=_cap(node),
-    )
-
-
-def _rate(node: Node) -> Rate | None:
-    if node.value in ("off", False, None):
-        return None
-    text = node.text(
-        r"[1-9][0-9]{0,5}/(s|sec|second|m|min|minute|h|hour)",
-        "write a number of commands per second, minute or hour, e.g. 30/min, or off",
-    )
-    count, unit = text.split("/")
-    seconds = {"s": 1, "m": 60, "h": 3600}[unit[0]]
-    return Rate(int(count), seconds, text)
