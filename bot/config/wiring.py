@@ -17,8 +17,9 @@ from bot.execution.ansible import run_playbook
 from bot.execution.lifecycle import JobObserver
 from bot.execution.run import Execution, PlaybookRunner, install
 from bot.execution.sweeps import Sweep, audit_retention, reap_jobs
-from bot.pipeline.approvals import ApprovalNotifier, Approvals
+from bot.pipeline.approvals import Approvals
 from bot.pipeline.bot import Bot
+from bot.pipeline.notices import ApprovalNotifier
 from bot.pipeline.settings import Settings
 from bot.platform.store import Store
 from bot.toil.recorder import ToilRecorder

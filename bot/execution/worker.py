@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+import redis
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
@@ -90,9 +91,18 @@ class LocalWorker(SimpleWorker):
 def work_in_process(store: Store, queue: str) -> None:
     """Run the jobs on this process's own queue here, then return."""
     installed()
-    worker = LocalWorker([Queue(queue, connection=store.redis)], connection=store.redis)
+    # Its own connections, closed when the burst ends: RQ names a connection after the
+    # worker, and the embedded Redis stops only when no client but this process's is left.
+    pool = store.redis.connection_pool
+    connection = redis.Redis(
+        connection_pool=redis.ConnectionPool(
+            connection_class=pool.connection_class, **pool.connection_kwargs
+        )
+    )
+    worker = LocalWorker([Queue(queue, connection=connection)], connection=connection)
     previous = signal.getsignal(signal.SIGINT)
     try:
         worker.work(burst=True, logging_level="WARNING")
     finally:
         signal.signal(signal.SIGINT, previous)
+        connection.connection_pool.disconnect()

@@ -13,12 +13,14 @@ import threading
 import time
 from collections.abc import Sequence
 
-from bot import messages
 from bot.config.check import run_checks
 from bot.config.settings import load_settings
+from bot.config.wiring import Assembly
 from bot.execution.worker import run_worker
+from bot.frontends import text as frontend_text
 from bot.frontends.console import EXIT_CONFIG, EXIT_REFUSED, Session, console
 from bot.frontends.scheduler import Scheduler
+from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot
 from bot.pipeline.settings import Settings
 from bot.platform.audit import parse_when
@@ -116,17 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         user = getattr(args, "user", None) or settings.local_user
         if not re.fullmatch(USER_ID, user):
-            print(messages.bad_user_id(user), file=sys.stderr)
+            print(frontend_text.bad_user_id(user), file=sys.stderr)
             return EXIT_REFUSED
         store = connect(settings.redis_url, settings.data_dir)
-        bot = Bot.load(settings, store)
+        assembly = assemble(settings, store)
     except (ConfigError, StoreError) as exc:
-        print(messages.config_invalid(str(exc)), file=sys.stderr)
+        print(frontend_text.config_invalid(str(exc)), file=sys.stderr)
         return EXIT_CONFIG
     try:
-        return _dispatch(args, settings, store, bot, user)
+        return _dispatch(args, settings, store, assembly, user)
     except ConfigError as exc:
-        print(messages.config_invalid(str(exc)), file=sys.stderr)
+        print(frontend_text.config_invalid(str(exc)), file=sys.stderr)
         return EXIT_CONFIG
     except ToilbotError as exc:
         print(str(exc), file=sys.stderr)
@@ -134,34 +136,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(
-    args: argparse.Namespace, settings: Settings, store: Store, bot: Bot, user: str
+    args: argparse.Namespace, settings: Settings, store: Store, assembly: Assembly, user: str
 ) -> int:
+    bot = assembly.bot
     if args.command in ("serve", "socket", "run"):
-        return _slack(args, settings, store, bot)
+        return _slack(args, settings, store, assembly)
     if args.command == "toil":
         toil = {"summary": _toil_summary, "import": _toil_import, "export": _toil_export}
         return toil.get(args.toil_command, _toil_report)(args, settings, store)
     if args.command == "audit":
         return _audit(args, settings, bot)
     if args.command == "scheduler":
-        print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
+        print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)
         _run_scheduler(bot, store)
         return 0
     if args.command == "worker":
-        print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
-        run_worker(settings, store, burst=args.burst)
+        print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)
+        _work(store, assembly, burst=args.burst)
         return 0
     session = Session(bot, store, user, source=args.command, local_worker=not args.no_worker)
     if args.command == "console":
-        banner = messages.console_banner(
+        banner = frontend_text.console_banner(
             user, store.description, str(settings.config_path), str(settings.inventory_path)
         )
         return console(session, banner)
-    print(messages.redis_in_use(store.description), file=sys.stderr, flush=True)
+    print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)
     return session.run(args.text, lambda _prompt: bool(args.yes), sys.stdout, as_json=args.json)
 
 
-def _slack(args: argparse.Namespace, settings: Settings, store: Store, bot: Bot) -> int:
+def _work(store: Store, assembly: Assembly, burst: bool = False) -> None:
+    jobs, lease = assembly.bot.jobs, assembly.execution.jobs.lease_seconds
+    run_worker(store, jobs, assembly.sweeps, lease, burst=burst)
+
+
+def _slack(args: argparse.Namespace, settings: Settings, store: Store, assembly: Assembly) -> int:
+    bot = assembly.bot
     from bot.frontends.slack import server
     from bot.frontends.slack.client import make_client
     from bot.frontends.slack.settings import slack_settings
@@ -172,7 +181,7 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store, bot: Bot)
     slack = slack_settings(mode=mode)
     identity = server.check_token(make_client(slack))
     print(
-        messages.slack_ready(identity, slack.api_url, store.description),
+        frontend_text.slack_ready(identity, slack.api_url, store.description),
         file=sys.stderr,
         flush=True,
     )
@@ -182,14 +191,14 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store, bot: Bot)
         server.serve_socket(settings, slack)
     else:
         how = server.start_in_background(settings, slack, args.port)
-        print(messages.running_all(how), file=sys.stderr, flush=True)
+        print(frontend_text.running_all(how), file=sys.stderr, flush=True)
         stopped = threading.Event()
         scheduler = _scheduler(bot, store)
         threading.Thread(
             target=scheduler.run, args=(stopped,), name="toilbot-scheduler", daemon=True
         ).start()
         try:
-            run_worker(settings, store)
+            _work(store, assembly)
         finally:
             stopped.set()
             scheduler.resign()
@@ -214,7 +223,7 @@ def _run_scheduler(bot: Bot, store: Store) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
     scheduler = _scheduler(bot, store)
-    print(messages.scheduler_started(scheduler.replica), file=sys.stderr, flush=True)
+    print(frontend_text.scheduler_started(scheduler.replica), file=sys.stderr, flush=True)
     scheduler.run(stopped)
 
 
@@ -226,7 +235,7 @@ def _toil_report(args: argparse.Namespace, settings: Settings, store: Store) -> 
     if args.week:
         parsed = parse_week(args.week)
         if parsed is None:
-            print(messages.bad_week(args.week), file=sys.stderr)
+            print(frontend_text.bad_week(args.week), file=sys.stderr)
             return EXIT_REFUSED
     else:
         parsed = week_of(time.time(), settings.timezone)
@@ -234,7 +243,7 @@ def _toil_report(args: argparse.Namespace, settings: Settings, store: Store) -> 
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
-        print(messages.toil_week(figures))
+        print(frontend_text.toil_week(figures))
     return 0
 
 
@@ -245,7 +254,7 @@ def _toil_summary(args: argparse.Namespace, settings: Settings, store: Store) ->
     from bot.toil.chart import chart_png
 
     if args.post and settings.toil.summary_channel is None:
-        print(messages.summary_no_channel(), file=sys.stderr)
+        print(frontend_text.summary_no_channel(), file=sys.stderr)
         return EXIT_CONFIG
     if args.post:
         from bot.frontends.slack.client import make_client
@@ -256,14 +265,14 @@ def _toil_summary(args: argparse.Namespace, settings: Settings, store: Store) ->
         summary, text = posted.summary, posted.text
     else:
         summary = weekly_summary(settings, store, args.week)
-        text = messages.weekly_summary(summary, settings.toil.summary_names)
+        text = frontend_text.weekly_summary(summary, settings.toil.summary_names)
     print(text)
     if args.png:
         Path(args.png).write_bytes(chart_png(summary))
-        print(messages.chart_written(args.png), file=sys.stderr)
+        print(frontend_text.chart_written(args.png), file=sys.stderr)
     if args.post:
         print(
-            messages.summary_posted(
+            frontend_text.summary_posted(
                 str(settings.toil.summary_channel), summary.week, len(posted.dms), posted.failed
             ),
             file=sys.stderr,
@@ -280,16 +289,18 @@ def _toil_import(args: argparse.Namespace, settings: Settings, store: Store) -> 
     try:
         content = Path(args.file).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        print(messages.unreadable_file(args.file, str(exc)), file=sys.stderr)
+        print(frontend_text.unreadable_file(args.file, str(exc)), file=sys.stderr)
         return EXIT_REFUSED
     fmt = "json" if args.file.lower().endswith(".json") else "csv"
     try:
         rows = read_rows(content, fmt, settings.toil.categories)
     except ImportRefused as exc:
-        print(messages.import_refused(args.file, exc.problems), file=sys.stderr)
+        print(frontend_text.import_refused(args.file, exc.problems), file=sys.stderr)
         return EXIT_REFUSED
     entries = import_rows(Ledger(store.redis), rows, settings.timezone)
-    print(messages.imported(len(entries), args.file, f"#{entries[0].id}", f"#{entries[-1].id}"))
+    print(
+        frontend_text.imported(len(entries), args.file, f"#{entries[0].id}", f"#{entries[-1].id}")
+    )
     return 0
 
 
@@ -299,11 +310,11 @@ def _toil_export(args: argparse.Namespace, settings: Settings, store: Store) -> 
 
     since = instant_or_date(args.since, settings.timezone)
     if since is None:
-        print(messages.bad_since(args.since), file=sys.stderr)
+        print(frontend_text.bad_since(args.since), file=sys.stderr)
         return EXIT_REFUSED
     until = instant_or_date(args.until, settings.timezone) if args.until else time.time()
     if until is None:
-        print(messages.bad_since(args.until), file=sys.stderr)
+        print(frontend_text.bad_since(args.until), file=sys.stderr)
         return EXIT_REFUSED
     sys.stdout.write(export_entries(Ledger(store.redis).between(since, until), args.format))
     return 0
@@ -315,7 +326,7 @@ def _audit(args: argparse.Namespace, settings: Settings, bot: Bot) -> int:
         result = audit.verify()
         if result.broken is None:
             print(
-                messages.audit_intact(
+                frontend_text.audit_intact(
                     result.count,
                     result.first_seq,
                     result.last_seq,
@@ -325,20 +336,20 @@ def _audit(args: argparse.Namespace, settings: Settings, bot: Bot) -> int:
             )
             return 0
         broken = result.broken
-        print(messages.audit_broken(broken.problem.value, broken.text, result.count))
+        print(frontend_text.audit_broken(broken.problem.value, broken.text, result.count))
         return EXIT_AUDIT_BROKEN
     if args.audit_command == "trim":
         if settings.audit_retention is None:
-            print(messages.audit_no_retention())
+            print(frontend_text.audit_no_retention())
             return 0
         removed = audit.trim(settings.audit_retention, user="toilbot", source="cli")
-        print(messages.audit_trim_done(removed, settings.audit_retention // 86400))
+        print(frontend_text.audit_trim_done(removed, settings.audit_retention // 86400))
         return 0
     bounds = []
     for value in (args.since, args.until):
         moment = None if value is None else parse_when(value, settings.timezone)
         if value is not None and moment is None:
-            print(messages.bad_audit_time(value), file=sys.stderr)
+            print(frontend_text.bad_audit_time(value), file=sys.stderr)
             return EXIT_REFUSED
         bounds.append(moment)
     try:
@@ -346,7 +357,7 @@ def _audit(args: argparse.Namespace, settings: Settings, bot: Bot) -> int:
             if args.json:
                 print(json.dumps(entry.to_json(), ensure_ascii=False))
             else:
-                print(messages.audit_line(entry.data))
+                print(frontend_text.audit_line(entry.data))
         sys.stdout.flush()
     except BrokenPipeError:  # `toilbot audit export | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -14,8 +14,9 @@ States::
 
 Every change goes through ``Approvals._transition``: one Lua script decides it
 atomically. Every event, the creation included, then passes ``Approvals._record``
-(the one place for the audit call), which announces it in the request's Slack
-thread.
+(the one place for the audit call), which announces it through the
+``ApprovalNotifier`` wired at start-up (the Slack front end posts it in the
+request's thread).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import redis
 from redis.typing import EncodableT, FieldT
 
-from bot.frontends.slack.approval_notices import approval_changed
+from bot.pipeline.notices import ApprovalNotifier, NoNotices
 from bot.pipeline.parse import Invocation
 from bot.platform.audit import Audit, AuditAction
 from bot.platform.store import Keys, text, text_map, texts
@@ -196,9 +197,15 @@ class Step:
 class Approvals:
     """Approval requests on one Redis."""
 
-    def __init__(self, r: redis.Redis, audit: Audit | None = None) -> None:
+    def __init__(
+        self,
+        r: redis.Redis,
+        audit: Audit | None = None,
+        notifier: ApprovalNotifier | None = None,
+    ) -> None:
         self.r = r
         self.audit = audit
+        self.notifier: ApprovalNotifier = notifier or NoNotices()
         self._script = r.register_script(_TRANSITION)
 
     # --- create and read -------------------------------------------------------
@@ -336,7 +343,7 @@ class Approvals:
                     "reason": request.reason,
                 },
             )
-        approval_changed(self.r, request, code, who)
+        self.notifier.approval_changed(request, code, who)
 
     def _trim(self) -> None:
         excess = int(self.r.zcard(Keys.approvals)) - KEEP_COUNT

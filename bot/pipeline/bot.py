@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from bot.execution.jobs import Jobs
 from bot.pipeline import steps
 from bot.pipeline import text as pipeline_text
-from bot.pipeline.approvals import ApprovalNotifier, Approvals, NoNotices
+from bot.pipeline.approvals import Approvals
 from bot.pipeline.builtins import BUILTINS
 from bot.pipeline.context import Context, membership
 from bot.pipeline.inventory import Inventory, load_inventory
+from bot.pipeline.notices import ApprovalNotifier, NoNotices
 from bot.pipeline.parse import BuiltinCall, parse
 from bot.pipeline.policy.file import PolicyFile
 from bot.pipeline.policy.groups import GroupDirectory, Membership, NoGroups

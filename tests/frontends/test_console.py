@@ -49,7 +49,7 @@ def test_embedded_redis_is_shared_while_in_use(env, tmp_path):
     assert "(started;" in holder.stderr
     sock = socket_path(data)
     script = (
-        "import time; from pathlib import Path; from bot.store import connect; "
+        "import time; from pathlib import Path; from bot.platform.store import connect; "
         f"s = connect(None, Path({str(data)!r})); print(s.description, flush=True); time.sleep(60)"
     )
     server = subprocess.Popen(

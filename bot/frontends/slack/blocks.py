@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.execution import render
-from bot.execution.jobs import JobRecord
+from bot.execution.records import JobRecord
+from bot.frontends.slack import text as slack_text
 
 if TYPE_CHECKING:
     from bot.pipeline.approvals import ApprovalRequest
@@ -175,7 +175,7 @@ def confirm_blocks(prompt: str, token: str) -> list[Block]:
 
 def approval_blocks(request: ApprovalRequest) -> list[Block]:
     """The request message: what would run, for whom, until when; Approve / Deny while open."""
-    blocks: list[Block] = text_blocks(messages.approval_message(request))
+    blocks: list[Block] = text_blocks(slack_text.approval_message(request))
     if request.state.open:
         value = str(request.id)
         blocks.append(

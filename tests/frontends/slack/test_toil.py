@@ -18,8 +18,7 @@ import pytest
 from PIL import Image
 
 from bot.config.settings import load_settings
-from bot.execution.jobs import Jobs
-from bot.execution.worker import Reaper
+from bot.execution.sweeps import Sweeper
 from bot.frontends.scheduler import Scheduler
 from bot.frontends.slack.app import build_app
 from bot.frontends.slack.client import make_client
@@ -27,7 +26,7 @@ from bot.frontends.slack.schedule_notices import Announcer
 from bot.frontends.slack.settings import SlackSettings
 from bot.frontends.slack.still_working import ask_still_working
 from bot.frontends.slack.weekly import SUMMARY_TASK, post_weekly_summary, summary_tasks
-from bot.pipeline.bot import Bot
+from bot.frontends.wiring import assemble
 from bot.platform.store import Store
 from bot.toil import chart
 from bot.toil.ledger import Ledger
@@ -75,7 +74,7 @@ def client(slack):
 @pytest.fixture
 def app_url(settings, r, client) -> Iterator[str]:
     """The real Bolt app in this process behind Bolt's WSGI adapter."""
-    bot = Bot.load(settings, Store(r, "test Redis"))
+    bot = assemble(settings, Store(r, "test Redis")).bot
     slack_settings = SlackSettings(
         client.token or "", DEFAULT_SIGNING_SECRET, None, client.base_url
     )
@@ -170,17 +169,17 @@ def test_stop_ends_the_timer_at_its_limit(app_url, slack, settings, r, client):
     assert ledger.timer(OPERATOR) is not None
 
 
-def test_the_workers_reaper_sends_the_dm(slack, settings, r, monkeypatch):
-    """The Reaper loop of `toilbot worker` asks when Slack is configured."""
+def test_the_workers_sweeps_send_the_dm(slack, settings, r, monkeypatch):
+    """The sweeps of `toilbot worker` ask "still working?" when Slack is configured."""
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
     monkeypatch.setenv("SLACK_API_URL", slack.base_url)
     Ledger(r).start(ADMIN, Kind.OPERATING, "incident", "", OSLO, now=time.time() - 4.5 * HOUR)
-    reaper = Reaper(Jobs(r, 10, 10), 2, settings)
-    reaper.start()
+    sweeper = Sweeper(assemble(settings, Store(r, "test Redis")).sweeps)
+    sweeper.start()
     try:
         wait_for(lambda: slack.dm_channel(ADMIN) is not None, 15, "the still-working DM")
     finally:
-        reaper.stopped.set()
+        sweeper.stopped.set()
     assert "Still working?" in slack.messages(slack.dm_channel(ADMIN))[0].text
 
 
@@ -372,7 +371,7 @@ def test_the_scheduler_posts_the_summary_once_on_monday_morning(slack, settings,
     """Monday 09:00 team time, two scheduler replicas: one post of the week that just ended."""
     fill(Ledger(r))
     store = Store(r, "test Redis")
-    bot = Bot.load(settings, store)
+    bot = assemble(settings, store).bot
     tasks = summary_tasks(settings, store, client)
     clock = [week_bounds(2026, 48, OSLO)[0] + 8 * HOUR]  # Monday 08:00, Oslo
     replicas = [

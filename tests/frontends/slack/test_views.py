@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.execution.jobs import HostResult, HostStatus, JobRecord, JobStatus
+from bot.execution.records import HostResult, HostStatus, JobRecord, JobStatus
 from bot.frontends.slack.blocks import (
     MAX_BLOCKS,
     MAX_SECTION,
