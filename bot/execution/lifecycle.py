@@ -10,7 +10,7 @@ changes how the job ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bot.execution.jobs import Jobs
@@ -37,22 +37,17 @@ class Observers:
         self._observers = tuple(observers)
 
     def started(self, jobs: Jobs, record: JobRecord) -> None:
-        for observer in self._observers:
-            try:
-                observer.job_started(jobs, record)
-            except Exception:
-                log.exception("job %s: %r failed at start", record.id, observer)
+        self._each(record.id, "at start", lambda o: o.job_started(jobs, record))
 
     def progressed(self, jobs: Jobs, job_id: int) -> None:
-        for observer in self._observers:
-            try:
-                observer.job_progressed(jobs, job_id)
-            except Exception:
-                log.exception("job %s: %r failed on progress", job_id, observer)
+        self._each(job_id, "on progress", lambda o: o.job_progressed(jobs, job_id))
 
     def finished(self, jobs: Jobs, record: JobRecord) -> None:
+        self._each(record.id, "at the end", lambda o: o.job_finished(jobs, record))
+
+    def _each(self, job_id: int, when: str, call: Callable[[JobObserver], None]) -> None:
         for observer in self._observers:
             try:
-                observer.job_finished(jobs, record)
+                call(observer)
             except Exception:
-                log.exception("job %s: %r failed at the end", record.id, observer)
+                log.exception("job %s: %r failed %s", job_id, observer, when)
