@@ -43,5 +43,10 @@ bench: $(STAMP)
 bench-toil: $(STAMP)
 	$(BIN)/python bench/toil_report.py
 
+## make bench-scheduler: one scheduler pass at 10 to 100k schedules stored, none and 10 due
+.PHONY: bench-scheduler
+bench-scheduler: $(STAMP)
+	$(BIN)/python bench/scheduler_tick.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

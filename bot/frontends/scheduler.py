@@ -7,8 +7,14 @@ leader looks at schedules, and even two replicas that both believe they lead
 cannot run a fire time twice: each run is *claimed* with SET NX per
 (schedule, fire time) before anything is queued.
 
-For each schedule the leader takes the fire times between its cursor (the
-last fire time decided) and now:
+A pass costs what is due, not what is stored: the leader reads only the
+schedules whose next look (fire time or heads-up, kept in a sorted set by the
+registry) has come, and writes each one's next look back after deciding it.
+A new leader first marks the schedules of toilbot.yaml due, since the file
+may have changed.
+
+For each schedule looked at, the leader takes the fire times between its
+cursor (the last fire time decided) and now:
 
 - late by less than the handover grace (two leases): run, each of them: a
   leader change is not an outage;
@@ -105,6 +111,7 @@ class Scheduler:
         self.clock = clock
         self._lead = self.r.register_script(_LEAD)
         self._resign = self.r.register_script(_RESIGN)
+        self._indexed = False  # toilbot.yaml's schedules put in the index, once per process
 
     # --- the loop ----------------------------------------------------------
 
@@ -130,7 +137,10 @@ class Scheduler:
         self.r.zremrangebyscore(Keys.scheduler_replicas, 0, now - REPLICA_SEEN * 10)
         if not self.lead():
             return False
-        for schedule in self.registry.all():
+        if not self._indexed:
+            self.registry.index_configured()
+            self._indexed = True
+        for schedule in self.registry.due(now):
             try:
                 self.tick(schedule, now)
             except Exception:
@@ -162,6 +172,7 @@ class Scheduler:
         cursor = state.cursor if state.cursor is not None else self.registry.start_cursor(name, now)
         if state.paused_by:
             self.registry.advance(name, now)
+            self.registry.reschedule(name, schedule.wake_at(now))  # +inf while paused
             return
         runs, missed = self._due(schedule.timing, schedule.window, cursor, now)
         if missed:
@@ -172,6 +183,7 @@ class Scheduler:
         if last is not None:
             self.registry.advance(name, last)
         self._heads_up(schedule, now)
+        self.registry.reschedule(name, schedule.wake_at(now))
 
     def tick_task(self, task: Task, now: int) -> None:
         """toilbot's own work: same timing rules, claims and history, no chat commands."""

@@ -136,6 +136,9 @@ class Keys:
 
     # --- schedules ---------------------------------------------------------
     schedules = "toilbot:schedules"  # HASH name -> schedule JSON (the ones made in chat)
+    # ZSET name -> when the scheduler must next look at it (next fire time or heads-up; +inf
+    # while paused): a pass reads only the schedules due, never all of them
+    schedules_due = "toilbot:schedules:due"
     scheduler_leader = "toilbot:scheduler:leader"  # STRING with TTL: the replica that fires
     scheduler_replicas = "toilbot:scheduler:replicas"  # ZSET replica id -> last heartbeat
 

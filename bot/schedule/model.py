@@ -6,6 +6,7 @@ and maintenance windows only from toilbot.yaml. Pure: no Redis, no clock.
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -39,6 +40,18 @@ class Schedule:
 
     def describe(self) -> str:
         return self.timing.describe()
+
+    def wake_at(self, now: int, *, looked: bool = True) -> float:
+        """When the scheduler must next look at it, everything up to ``now`` being decided: its
+        next fire time, or the heads-up before it; infinity if it never fires again. Not
+        ``looked`` at yet (just added or resumed): a heads-up already due is due at ``now``."""
+        upcoming = self.timing.next_after(now)
+        if upcoming is None:
+            return math.inf
+        notice = upcoming - self.heads_up
+        if self.heads_up and (notice > now or not looked):
+            return max(notice, now)
+        return upcoming
 
     def to_json(self) -> dict[str, Any]:
         timing: dict[str, Any] = (

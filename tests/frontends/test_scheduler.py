@@ -74,6 +74,7 @@ def add(bot: Bot, words: str, user: str = ADMIN, at: int | None = None) -> str:
     if at is not None:  # pretend it was added at `at`
         name = reply.text.split("`")[1]
         bot.schedules.r.hset(Keys.schedule_state(name), "cursor", at)
+        bot.schedules.reschedule(name, 0)  # so the next pass looks at it, from `at` on
     return reply.text
 
 
