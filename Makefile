@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.toilbot-installed
 
-.PHONY: run test test-fast lint pytest check bench bench-toil clean
+.PHONY: run test test-fast lint pytest check bench bench-full bench-startup bench-toil clean
 
 $(STAMP): pyproject.toml scripts/bootstrap
 	scripts/bootstrap $(PYTHON) $(VENV)
@@ -34,10 +34,21 @@ pytest: $(STAMP)
 check: $(STAMP)
 	$(BIN)/toilbot check
 
-## make bench: the bot's overhead over plain ansible-playbook, and worker memory
+## make bench: the bot's overhead over plain ansible-playbook with a trivial playbook (one ping
+## per host) at 1 and 100 hosts, and worker memory; a few minutes on 2 cores
 BENCH_ARGS ?= --repeat 1
 bench: $(STAMP)
-	$(BIN)/python bench/overhead.py $(BENCH_ARGS)
+	$(BIN)/python bench/overhead.py --playbook trivial $(BENCH_ARGS)
+
+## make bench-full: the same with the real status playbook (apt-get -s per host): ~10 minutes
+bench-full: $(STAMP)
+	$(BIN)/python bench/overhead.py --playbook status $(BENCH_ARGS)
+
+## make bench-startup: `toilbot exec --json help` and `import bot.frontends.cli` against
+## `python -c pass` and `python -c "import redis"`, medians of fresh processes
+STARTUP_ARGS ?= --repeat 10 --imports
+bench-startup: $(STAMP)
+	$(BIN)/python bench/startup.py $(STARTUP_ARGS)
 
 ## make bench-toil: the weekly toil report for 200 people against a year of history
 bench-toil: $(STAMP)

@@ -1,11 +1,16 @@
 """What toilbot costs on top of plain ansible-playbook: wall time and memory.
 
-The same read-only ``status`` playbook runs on 1 host and on 100 hosts (all
-``ansible_connection: local``, forks 10), two ways:
+The same playbook runs on 1 host and on 100 hosts (all ``ansible_connection:
+local``, forks 10), two ways. By default (``make bench``, a few minutes) it is
+the trivial ``bench/fixtures/playbooks/ping.yml`` (one ``ping`` per host, no
+facts) through the fixture command ``ping``, so the figures are toilbot's cost
+rather than the hosts' work; ``--playbook status`` (``make bench-full``) runs
+the real read-only ``status`` playbook, whose ``apt-get -s`` per host makes a
+100-host run take minutes:
 
-* plain: ``ansible-playbook -i INVENTORY --limit HOSTS --forks 10 status.yml``
-  from ``playbooks/``, so it reads the same ``ansible.cfg`` as the bot;
-* toilbot: ``toilbot exec --json "status TARGET"``, a fresh process that loads
+* plain: ``ansible-playbook -i INVENTORY --limit HOSTS --forks 10 PLAYBOOK``
+  from the playbook's folder, so it reads the same ``ansible.cfg`` as the bot;
+* toilbot: ``toilbot exec --json "COMMAND TARGET"``, a fresh process that loads
   the config, parses and authorizes the command, queues the job on Redis, runs
   it in-process through ansible-runner and prints the job's JSON.
 
@@ -19,9 +24,9 @@ run and exit, so the table says where the time goes.
 Runs are interleaved (the order alternates every repeat) after one untimed
 warm-up of each, and the median and minimum are reported. Timings are only
 printed, never asserted: they depend on the machine and on what else runs.
-The playbook is CPU-bound (Python module processes, ``apt-get -s`` per host),
-so a 100-host run takes minutes on a small machine; ``--repeat 1`` is the
-quick look.
+Both playbooks are CPU-bound (a Python module process per host; ``status``
+adds facts and ``apt-get -s``), so ``status`` on 100 hosts takes minutes on a
+small machine; ``--repeat 1`` is the quick look.
 
 Memory is measured for the production path on 100 hosts: ``toilbot exec
 --no-worker`` queues the job and waits, and ``toilbot worker --burst`` runs it
@@ -66,7 +71,7 @@ from bot.platform.store import QUEUE, Keys, texts
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS_DIR = REPO / "commands"
 PLAYBOOKS_DIR = REPO / "playbooks"
-PLAYBOOK = PLAYBOOKS_DIR / "status.yml"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BIN = Path(sys.executable).parent  # the virtualenv's bin: toilbot, ansible-playbook
 HOST_COUNT = 100
 FORKS = 10
@@ -78,6 +83,21 @@ SAMPLE_SECONDS = 0.1
 
 class BenchError(Exception):
     """A run failed: the benchmark's figures would mean nothing."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What both ways run: the bot's command (in ``commands_dir``) and its playbook."""
+
+    command: str
+    commands_dir: Path
+    playbook: Path
+
+
+WORKLOADS = {
+    "trivial": Workload("ping", FIXTURES / "commands", FIXTURES / "playbooks" / "ping.yml"),
+    "status": Workload("status", COMMANDS_DIR, PLAYBOOKS_DIR / "status.yml"),
+}
 
 
 # --- the private environment -------------------------------------------------------
@@ -102,11 +122,11 @@ def write_inventory(directory: Path) -> Path:
     return path
 
 
-def write_config(directory: Path, inventory: Path) -> Path:
+def write_config(directory: Path, inventory: Path, workload: Workload) -> Path:
     config = {
         "inventory": str(inventory),
-        "commands_dir": str(COMMANDS_DIR),
-        "playbooks_dir": str(PLAYBOOKS_DIR),
+        "commands_dir": str(workload.commands_dir),
+        "playbooks_dir": str(workload.playbook.parent),
         "local_user": USER,
         "jobs": {"forks": FORKS},
         "policy": {"roles": {"admin": {"permissions": ["*"], "members": [USER]}}},
@@ -234,6 +254,7 @@ class Bench:
     directory: Path
     inventory: Path
     env: dict[str, str]
+    workload: Workload
     runs: int = 0
 
     @contextlib.contextmanager
@@ -256,15 +277,15 @@ class Bench:
             return child.finish()
 
 
-def toilbot_exec(target: str, *, worker: bool = True) -> list[str]:
-    argv = [str(BIN / "toilbot"), "exec", "--json", f"status {target}"]
+def toilbot_exec(workload: Workload, target: str, *, worker: bool = True) -> list[str]:
+    argv = [str(BIN / "toilbot"), "exec", "--json", f"{workload.command} {target}"]
     return argv if worker else [*argv, "--no-worker"]
 
 
-def plain_playbook(inventory: Path, hosts: list[str]) -> list[str]:
+def plain_playbook(workload: Workload, inventory: Path, hosts: list[str]) -> list[str]:
     limit = ",".join(hosts)  # the bot, too, passes Ansible the resolved host names
     argv = [str(BIN / "ansible-playbook"), "-i", str(inventory), "--limit", limit]
-    return [*argv, "--forks", str(FORKS), str(PLAYBOOK)]
+    return [*argv, "--forks", str(FORKS), str(workload.playbook)]
 
 
 def checked_bot(run: Run) -> Run:
@@ -409,12 +430,14 @@ def note(text: str) -> None:
 
 
 def run_bot(bench: Bench, case: Case) -> Run:
-    return checked_bot(bench.run(f"toilbot {case.target}", toilbot_exec(case.target)))
+    argv = toilbot_exec(bench.workload, case.target)
+    return checked_bot(bench.run(f"toilbot {case.target}", argv))
 
 
 def run_plain(bench: Bench, case: Case) -> Run:
-    argv = plain_playbook(bench.inventory, case.hosts)
-    return checked_plain(bench.run(f"plain {case.target}", argv, cwd=PLAYBOOKS_DIR))
+    argv = plain_playbook(bench.workload, bench.inventory, case.hosts)
+    cwd = bench.workload.playbook.parent
+    return checked_plain(bench.run(f"plain {case.target}", argv, cwd=cwd))
 
 
 def time_cases(bench: Bench, cases: list[Case], repeat: int) -> None:
@@ -461,7 +484,7 @@ def wait_for_exit(child: Child, seconds: float) -> Run:
 def measure_worker(bench: Bench, case: Case) -> tuple[Memory, Run]:
     """`toilbot exec --no-worker` queues the job; `toilbot worker --burst` runs it."""
     note(f"memory: toilbot worker, {len(case.hosts)} hosts")
-    exec_argv = toilbot_exec(case.target, worker=False)
+    exec_argv = toilbot_exec(bench.workload, case.target, worker=False)
     with redis.Redis.from_url(bench.env["REDIS_URL"]) as r:
         known = job_ids(r)
         with bench.spawn("toilbot exec --no-worker", exec_argv) as front:
@@ -481,8 +504,9 @@ def run_worker(bench: Bench) -> Memory:
 
 def measure_plain(bench: Bench, case: Case) -> Memory:
     note(f"memory: plain ansible-playbook, {len(case.hosts)} hosts")
-    argv = plain_playbook(bench.inventory, case.hosts)
-    with bench.spawn("plain memory", argv, cwd=PLAYBOOKS_DIR) as child, sampled(child) as sampler:
+    argv = plain_playbook(bench.workload, bench.inventory, case.hosts)
+    cwd = bench.workload.playbook.parent
+    with bench.spawn("plain memory", argv, cwd=cwd) as child, sampled(child) as sampler:
         run = checked_plain(child.finish())
     return Memory.of(run, sampler)
 
@@ -506,9 +530,10 @@ def seconds_cell(times: list[float]) -> str:
     return median if len(times) == 1 else f"{median} (min {min(times):.2f}s)"
 
 
-def timing_report(cases: list[Case], repeat: int) -> str:
+def timing_report(cases: list[Case], repeat: int, workload: Workload) -> str:
     repeats = f"{repeat} repeat{'s' if repeat != 1 else ''}"
-    title = f"toilbot benchmark (status playbook, local connection, forks {FORKS}, {repeats})"
+    playbook = workload.playbook.name
+    title = f"toilbot benchmark ({playbook}, local connection, forks {FORKS}, {repeats})"
     rows = [["hosts", "plain ansible-playbook", "toilbot exec", "overhead", "ratio"]]
     for case in cases:
         plain, bot = statistics.median(case.plain), statistics.median(case.bot)
@@ -576,9 +601,9 @@ def environment() -> str:
 # --- main ---------------------------------------------------------------------------------
 
 
-def benchmark(directory: Path, repeat: int) -> str:
+def benchmark(directory: Path, repeat: int, workload: Workload) -> str:
     inventory = write_inventory(directory)
-    config = write_config(directory, inventory)
+    config = write_config(directory, inventory, workload)
     with redis_server(directory) as url:
         env = {
             **os.environ,
@@ -586,7 +611,7 @@ def benchmark(directory: Path, repeat: int) -> str:
             "TOILBOT_CONFIG": str(config),
             "TOILBOT_DATA_DIR": str(directory / "data"),
         }
-        bench = Bench(directory, inventory, env)
+        bench = Bench(directory, inventory, env, workload)
         names = host_names()
         cases = [Case(GROUP_ONE, names[:1]), Case(GROUP_ALL, names)]
         time_cases(bench, cases, repeat)
@@ -594,7 +619,7 @@ def benchmark(directory: Path, repeat: int) -> str:
         plain = measure_plain(bench, cases[-1])
     return "\n".join(
         [
-            timing_report(cases, repeat),
+            timing_report(cases, repeat, workload),
             "",
             phases_report(cases),
             "",
@@ -609,6 +634,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--repeat", type=int, default=3, metavar="N", help="timed runs per way and case"
+    )
+    parser.add_argument(
+        "--playbook",
+        choices=sorted(WORKLOADS),
+        default="trivial",
+        help="trivial: one ping per host (default, minutes); status: the real status playbook",
     )
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -625,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupted)
     try:
         with tempfile.TemporaryDirectory(prefix="toilbot-bench-") as tmp:
-            print(benchmark(Path(tmp), args.repeat))
+            print(benchmark(Path(tmp), args.repeat, WORKLOADS[args.playbook]))
     except BenchError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ansible_runner
 import yaml
 
 from bot.execution.records import HostResult, HostStatus
@@ -237,6 +236,8 @@ def run_playbook(
             if changed or lines:
                 on_progress(Progress(changed, lines, tracker.task, outcome, tracker.pid))
             return False  # nothing written to disk: results live in Redis
+
+        import ansible_runner  # ~100 ms to import: only in the process that runs a job
 
         runner = ansible_runner.run(
             private_data_dir=str(private),

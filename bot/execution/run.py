@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
-from rq import get_current_job
 
 from bot.execution import text as execution_text
 from bot.execution.ansible import (
@@ -68,6 +67,8 @@ def installed() -> Execution:
 
 def run_job(job_id: int) -> str:
     """RQ entry point: run toilbot job ``job_id`` and return its final status."""
+    from rq import get_current_job  # only inside an RQ worker: rq is not needed to enqueue
+
     execution = installed()
     rq_job = get_current_job()
     if rq_job is None:  # pragma: no cover - only ever called by an RQ worker

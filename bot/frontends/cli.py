@@ -12,21 +12,25 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.config.check import run_checks
 from bot.config.settings import load_settings
 from bot.config.wiring import Assembly
-from bot.execution.worker import run_worker
 from bot.frontends import text as frontend_text
 from bot.frontends.console import EXIT_CONFIG, EXIT_REFUSED, Session, console
-from bot.frontends.scheduler import Scheduler
 from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot
 from bot.pipeline.settings import Settings
-from bot.platform.audit import parse_when
 from bot.platform.errors import ConfigError, StoreError, ToilbotError
 from bot.platform.ids import USER_ID
 from bot.platform.store import Store, connect
+
+if TYPE_CHECKING:
+    from bot.frontends.scheduler import Scheduler
+
+# Start-up cost: what only some commands need (the checks, the RQ worker, the scheduler,
+# Slack, ansible-runner) is imported inside the function that needs it, so `exec help`,
+# `whoami` or a refusal load none of it (tests/frontends/test_startup.py).
 
 EXIT_AUDIT_BROKEN = 1  # `toilbot audit verify` found an edited, deleted or reordered entry
 
@@ -113,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "check":
+        from bot.config.check import run_checks
+
         return run_checks(sys.stdout)
     try:
         settings = load_settings()
@@ -165,6 +171,8 @@ def _dispatch(
 
 
 def _work(store: Store, assembly: Assembly, burst: bool = False) -> None:
+    from bot.execution.worker import run_worker
+
     jobs, lease = assembly.bot.jobs, assembly.execution.jobs.lease_seconds
     run_worker(store, jobs, assembly.sweeps, lease, burst=burst)
 
@@ -206,6 +214,7 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store, assembly:
 
 
 def _scheduler(bot: Bot, store: Store) -> Scheduler:
+    from bot.frontends.scheduler import Scheduler
     from bot.frontends.slack.client import make_client
     from bot.frontends.slack.schedule_notices import Announcer
     from bot.frontends.slack.settings import slack_configured, slack_settings
@@ -321,6 +330,8 @@ def _toil_export(args: argparse.Namespace, settings: Settings, store: Store) -> 
 
 
 def _audit(args: argparse.Namespace, settings: Settings, bot: Bot) -> int:
+    from bot.platform.audit import parse_when
+
     audit = bot.audit
     if args.audit_command == "verify":
         result = audit.verify()

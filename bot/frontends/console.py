@@ -12,7 +12,6 @@ from typing import Any, TextIO, cast
 
 from bot.execution import render
 from bot.execution.records import JobRecord, JobStatus
-from bot.execution.worker import work_in_process
 from bot.frontends import text as frontend_text
 from bot.pipeline.bot import Bot, Outcome, Reply
 from bot.pipeline.request import Request
@@ -107,6 +106,10 @@ class Session:
         return EXIT_OK if record.status is JobStatus.SUCCEEDED else EXIT_JOB_FAILED
 
     def wait(self, job_id: int, out: TextIO | None) -> JobRecord:
+        # The RQ worker (and, through the job, ansible-runner) only once a job is queued:
+        # `help`, `whoami` and refusals start without them.
+        from bot.execution.worker import work_in_process
+
         follower = Follower(self.store, job_id, out)
         follower.start()
         if self.local_worker:

@@ -10,26 +10,33 @@ delivers what is owed and asks "still working?".
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from bot.config.wiring import Assembly
 from bot.config.wiring import assemble as assemble_core
 from bot.execution.ansible import run_playbook
 from bot.execution.run import PlaybookRunner
 from bot.execution.sweeps import Sweep
-from bot.frontends.slack import outbox
 from bot.frontends.slack.approval_notices import SlackApprovalNotices
-from bot.frontends.slack.client import make_client
-from bot.frontends.slack.reporter import SlackJobMessages
-from bot.frontends.slack.settings import slack_configured, slack_settings
-from bot.frontends.slack.still_working import ask_still_working
+from bot.frontends.slack.settings import slack_configured
 from bot.pipeline.settings import Settings
 from bot.platform.store import Store
 
+if TYPE_CHECKING:
+    from bot.execution.lifecycle import JobObserver
+
 
 def assemble(settings: Settings, store: Store, runner: PlaybookRunner = run_playbook) -> Assembly:
-    observers: list[SlackJobMessages] = []
+    observers: list[JobObserver] = []
     sweeps: list[Sweep] = []
     if slack_configured():
+        # slack_sdk only where Slack is configured: a local console or `exec` starts without it.
+        from bot.frontends.slack import outbox
+        from bot.frontends.slack.client import make_client
+        from bot.frontends.slack.reporter import SlackJobMessages
+        from bot.frontends.slack.settings import slack_settings
+        from bot.frontends.slack.still_working import ask_still_working
+
         client = functools.cache(lambda: make_client(slack_settings(mode="client")))
         observers.append(SlackJobMessages(client))
         r, every = store.redis, max(1.0, settings.jobs.lease_seconds / 2)

@@ -21,11 +21,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+
+if TYPE_CHECKING:  # slack_sdk costs ~70 ms to import: only where a delivery is tried
+    from slack_sdk import WebClient
 
 from bot.platform.store import Keys, texts
 
@@ -56,6 +57,8 @@ class Delivery:
 
 def retryable(exc: Exception) -> bool:
     """Whether the same call may go through later: a rate limit, a 5xx, Slack unreachable."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
         return status == 429 or status >= 500 or _error(exc) in TRANSIENT
@@ -116,6 +119,8 @@ def deliver_due(r: redis.Redis, client: WebClient, limit: int = 20) -> int:
 
 
 def _error(exc: Exception) -> str:
+    from slack_sdk.errors import SlackApiError
+
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error", "error"))
     return str(exc)
