@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.toilbot-installed
 
-.PHONY: run test test-fast lint pytest check bench bench-full bench-startup bench-toil clean
+.PHONY: run test test-fast lint pytest check bench bench-full bench-startup bench-toil bench-request clean
 
 $(STAMP): pyproject.toml scripts/bootstrap
 	scripts/bootstrap $(PYTHON) $(VENV)
@@ -58,6 +58,10 @@ bench-toil: $(STAMP)
 .PHONY: bench-scheduler
 bench-scheduler: $(STAMP)
 	$(BIN)/python bench/scheduler_tick.py
+
+## make bench-request: Redis round trips and time per queued command, empty and with a backlog
+bench-request: $(STAMP)
+	$(BIN)/python bench/request_path.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -32,6 +32,7 @@ from bot.execution.records import (
     encode,
     encode_value,
 )
+from bot.execution.retention import Retention
 from bot.platform.audit import Audit, AuditAction
 from bot.platform.errors import AuditError, JobError
 from bot.platform.store import LOCAL_QUEUE_PREFIX, QUEUE, Keys, text, text_map, texts
@@ -64,6 +65,7 @@ class Jobs:
         self.output_lines = output_lines
         self.locks = HostLocks(r)
         self._cas = r.register_script(_CAS)
+        self.retention = Retention(r)
 
     # --- create and read -------------------------------------------------
 
@@ -191,13 +193,16 @@ class Jobs:
         )
         if done:
             # Three round trips and the audit entry: the CAS above, this read, one pipeline.
-            locks, user, source, command = (
+            locks, user, source, command, created_at = (
                 None if v is None else text(v)
-                for v in self.r.hmget(Keys.job(job_id), "locks", "user", "source", "command")
+                for v in self.r.hmget(
+                    Keys.job(job_id), "locks", "user", "source", "command", "created_at"
+                )
             )
             pipe = self.r.pipeline()
             self.locks.release(job_id, json.loads(locks or "[]"), pipeline=pipe)
             pipe.srem(Keys.running, job_id)
+            pipe.zadd(Keys.finished, {str(job_id): float(created_at or 0)})  # now trimmable
             pipe.delete(Keys.job_lease(job_id), Keys.job_cancel(job_id))
             self.publish(job_id, "end", {"status": status.value, "reason": reason}, pipeline=pipe)
             pipe.execute()
@@ -289,21 +294,9 @@ class Jobs:
                 reaped.append(job_id)
         return reaped
 
-    def _trim(self) -> None:
-        excess = int(self.r.zcard(Keys.jobs)) - self.keep
-        if excess <= 0:
-            return
-        for raw in texts(self.r.zrange(Keys.jobs, 0, excess - 1)):
-            job_id = int(raw)
-            if self.r.sismember(Keys.running, str(job_id)):
-                continue
-            self.r.delete(
-                Keys.job(job_id),
-                Keys.job_hosts(job_id),
-                Keys.job_output(job_id),
-                Keys.job_events(job_id),
-            )
-            self.r.zrem(Keys.jobs, job_id)
+    def _trim(self) -> int:
+        """Delete the oldest finished records beyond ``keep`` (see bot.execution.retention)."""
+        return self.retention.trim(self.keep)
 
 
 def _add_event(target: Any, job_id: int, kind: str, data: dict[str, Any]) -> None:

@@ -48,6 +48,8 @@ class Keys:
     job_seq = "toilbot:job:seq"  # INCR -> next job id
     jobs = "toilbot:jobs"  # ZSET job id -> created time
     running = "toilbot:jobs:running"  # SET of job ids queued or running
+    finished = "toilbot:jobs:finished"  # ZSET job id -> created time, for jobs that ended
+    finished_sweep = "toilbot:jobs:finished:sweep"  # STRING with TTL: the legacy sweep's cursor
 
     @staticmethod
     def job(job_id: int) -> str:

@@ -1,7 +1,22 @@
 """The audit stream on one Redis: appending to the chain, and reading it back.
 
 A head key holds the newest seq and hash; appends are compare-and-set on it
-(a Lua script), so writers in many processes keep one unbroken chain.
+(a Lua script), so writers in many processes keep one unbroken chain. A writer
+starts from the head its own last append left (usually still current), so an
+uncontended append is one round trip; when that guess is stale, the same call
+returns the current head and the writer goes again at once. A race lost on a
+head just read is retried after a jittered sleep (without it, writers that lost
+together collide again at once: measured 8x slower with 8 threads).
+
+Why the chain is not extended inside Redis alone: an entry's hash covers the
+one before (``prev``), and with TOILBOT_AUDIT_KEY it is an HMAC whose key must
+never reach Redis (the keyed chain exists so that whoever can write Redis
+cannot rewrite it; a key passed to a script is visible to MONITOR and the slow
+log). So only a key holder can compute link n, and only once it knows link
+n - 1: appends from many processes are one sequence by construction. Lua has
+no SHA-256 either (``redis.sha1hex`` only), and changing the hash would break
+``toilbot audit verify`` on existing chains.
+
 Verifying is in :mod:`bot.platform.audit.verify`, retention in
 :mod:`bot.platform.audit.retention`; :class:`Audit` offers both as methods.
 """
@@ -43,12 +58,13 @@ APPEND_DEADLINE = 10.0  # seconds an append keeps retrying under contention
 CLOCK_MARGIN_MS = 300_000  # export: stream ids (Redis clock) vs entry times (writer's clock)
 
 # Append if nobody appended since we read the head: keeps one chain across processes.
+# Returns {1, stream id}, or {0, the head as it is now ('' when absent)} for the next try.
 _APPEND = """
-local head = redis.call('GET', KEYS[1])
-if (head or '') ~= ARGV[1] then return false end
+local head = redis.call('GET', KEYS[1]) or ''
+if head ~= ARGV[1] then return {0, head} end
 local id = redis.call('XADD', KEYS[2], '*', 'data', ARGV[2], 'hash', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[4])
-return id
+return {1, id}
 """
 
 
@@ -60,6 +76,7 @@ class Audit:
         self.key = key
         self.retries = 0  # appends that lost a race and went again (for tests and benchmarks)
         self._append = r.register_script(_APPEND)
+        self._last: tuple[str, Link] | None = None  # the head our last append left
 
     @classmethod
     def from_env(cls, r: redis.Redis, env: Mapping[str, str] | None = None) -> Audit:
@@ -96,22 +113,31 @@ class Audit:
         }
         deadline = time.monotonic() + APPEND_DEADLINE
         try:
+            guess = self._last  # a guess: another process may have appended since
+            expected, link = guess if guess is not None else self._head()
             while True:
-                expected, link = self._head()
                 data = canonical(
                     {**fields, "seq": link.seq + 1, "time": now_text(), "prev": link.hash}
                 )
                 hash_ = self.digest(link.hash, data)
                 new_head = f"{link.seq + 1} {hash_}"
-                entry_id = self._append(
+                done, value = self._append(
                     keys=[Keys.audit_head, Keys.audit], args=[expected, data, hash_, new_head]
                 )
-                if entry_id is not None:
-                    return text(entry_id)
-                self.retries += 1
-                if time.monotonic() > deadline:
-                    raise AuditError(platform_text.audit_contended(APPEND_DEADLINE))
-                time.sleep(random.uniform(0, 0.002))  # noqa: S311 - jitter, not a secret
+                if done:
+                    self._last = (new_head, Link(link.seq + 1, hash_))
+                    return text(value)
+                self._last = None
+                if guess is None:  # a race lost on a head just read, not a stale guess
+                    self.retries += 1
+                    if time.monotonic() > deadline:
+                        raise AuditError(platform_text.audit_contended(APPEND_DEADLINE))
+                    # Jitter: see the module docstring.
+                    time.sleep(random.uniform(0, 0.002))  # noqa: S311 - jitter, not a secret
+                    expected, link = self._head()
+                else:
+                    expected, link = self._current(text(value))
+                guess = None
         except redis.RedisError as exc:
             raise AuditError(platform_text.audit_unwritable(str(exc))) from None
         except (TypeError, ValueError) as exc:  # detail that is not JSON: a caller's bug
@@ -127,6 +153,15 @@ class Audit:
 
     def digest(self, prev: str, data: str) -> str:
         return digest(self.key, prev, data)
+
+    def _current(self, head: str) -> tuple[str, Link]:
+        """The head a lost compare-and-set returned, as ``_head`` gives it."""
+        if not head:
+            return self._head()  # absent: continue from what the stream holds
+        link = parse_link(head)
+        if link is None:
+            raise AuditError(platform_text.audit_head_unreadable(Keys.audit_head))
+        return head, link
 
     def _head(self) -> tuple[str, Link]:
         """The head as stored (for the compare-and-set) and as a link."""
