@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,12 +40,13 @@ from typing import Any
 
 import redis
 import yaml
+from scratch_redis import start_redis
 
 from bot.config.settings import load_settings
 from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot
 from bot.pipeline.request import Request
-from bot.platform.store import Store, redis_server_binary
+from bot.platform.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 USER = "U0BENCH"
@@ -62,37 +62,6 @@ class CountingConnection(redis.UnixDomainSocketConnection):
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         CountingConnection.sent += 1
         super().send_packed_command(command, check_health)
-
-
-def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    sock = directory / "redis.sock"
-    proc = subprocess.Popen(
-        [
-            redis_server_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(sock),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(unix_socket_path=str(sock))
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return proc, sock
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
 
 
 def write_config(directory: Path) -> Path:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,12 +31,13 @@ from pathlib import Path
 
 import redis
 import yaml
+from scratch_redis import start_redis
 
 from bot.config.settings import load_settings
 from bot.frontends.scheduler import Scheduler
 from bot.frontends.slack.schedule_notices import Announcer
 from bot.frontends.wiring import assemble
-from bot.platform.store import Store, redis_server_binary
+from bot.platform.store import Store
 from bot.schedule.cron import Every, parse_cron
 from bot.schedule.model import Schedule
 
@@ -46,37 +46,6 @@ USER = "U0BENCH"
 NOON = int(datetime(2026, 12, 1, 12, 0, tzinfo=UTC).timestamp())
 DUE = 10
 CHUNK = 5000  # schedules written per pipeline
-
-
-def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], redis.Redis]:
-    sock = directory / "redis.sock"
-    proc = subprocess.Popen(
-        [
-            redis_server_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(sock),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(unix_socket_path=str(sock))
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return proc, client
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
 
 
 def write_config(directory: Path) -> Path:
@@ -167,7 +136,8 @@ def main() -> int:
     args = parser.parse_args()
     sizes = sorted(int(n) for n in args.sizes.split(","))
     with tempfile.TemporaryDirectory() as tmp:
-        proc, client = start_redis(Path(tmp))
+        proc, sock = start_redis(Path(tmp))
+        client = redis.Redis(unix_socket_path=str(sock))
         try:
             settings = load_settings(
                 {"TOILBOT_CONFIG": str(write_config(Path(tmp))), "TOILBOT_DATA_DIR": tmp}

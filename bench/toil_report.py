@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,8 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from scratch_redis import start_redis
 
-from bot.platform.store import redis_server_binary
 from bot.toil.ledger import Ledger
 from bot.toil.model import Kind, Source
 from bot.toil.ratio import Thresholds
@@ -42,37 +41,6 @@ from bot.toil.weeks import previous, week_bounds
 TZ = "Europe/Oslo"
 WEEK = (2026, 47)  # the reported week
 HOUR = 3600.0
-
-
-def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], redis.Redis]:
-    sock = directory / "redis.sock"
-    proc = subprocess.Popen(
-        [
-            redis_server_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(sock),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(unix_socket_path=str(sock))
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return proc, client
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
 
 
 def fill_week(ledger: Ledger, people: int, year: int, week: int) -> int:
@@ -121,7 +89,8 @@ def main() -> int:
     args = parser.parse_args()
     lengths = sorted(int(n) for n in args.history.split(","))
     with tempfile.TemporaryDirectory() as tmp:
-        proc, client = start_redis(Path(tmp))
+        proc, sock = start_redis(Path(tmp))
+        client = redis.Redis(unix_socket_path=str(sock))
         try:
             ledger = Ledger(client)
             filled, entries = 0, 0
