@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from rq import Queue
 
 from bot.execution import text as execution_text
 from bot.execution.locks import Conflict, HostLocks
@@ -128,6 +127,8 @@ class Jobs:
             if isinstance(exc, AuditError):
                 raise JobError(execution_text.job_not_audited(job_id, str(exc))) from None
             raise
+        from rq import Queue  # here, not at import: `help` or a refusal needs no rq
+
         try:
             Queue(queue, connection=self.r).enqueue_call(
                 RUN_JOB,

@@ -13,11 +13,12 @@ import sys
 from tests.conftest import ADMIN, NOBODY, REPO
 
 # Loaded only by the commands that use them: Slack by Slack commands (and where Slack is
-# configured), the RQ worker and ansible-runner once a job is queued, the rest by their command.
+# configured), RQ and ansible-runner once a job is queued, the rest by their command.
 LAZY = (
     "slack_sdk",
     "slack_bolt",
     "ansible_runner",
+    "rq",
     "bot.execution.worker",
     "bot.config.check",
     "bot.frontends.scheduler",
@@ -85,4 +86,4 @@ print(json.dumps(main(["exec", "--user", "{ADMIN}", "--json", "status localhost"
 """
     loaded, stdout = loaded_after(body, env)
     assert "0" == stdout.strip().splitlines()[-1]
-    assert {"bot.execution.worker", "ansible_runner"} <= set(loaded)
+    assert {"bot.execution.worker", "ansible_runner", "rq"} <= set(loaded)
