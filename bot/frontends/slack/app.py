@@ -32,6 +32,7 @@ from bot.frontends.slack.blocks import (
     stop_timer_block,
 )
 from bot.frontends.slack.directory import SlackDirectory
+from bot.frontends.slack.fallback import say_or_dm
 from bot.frontends.slack.settings import SlackSettings
 from bot.frontends.slack.still_working import clock
 from bot.frontends.slack.zones import learn_zone
@@ -224,7 +225,7 @@ class SlackHandlers:
         thread = event.get("thread_ts") or event["ts"]
         channel = Channel(event["channel"], self.directory.channel_name(event["channel"]))
         reply, blocks = self._reply(_unescape(words), event["user"], channel, thread, client)
-        say(text=reply.text, blocks=blocks, thread_ts=thread)
+        say_or_dm(say, client, event["user"], event["channel"], reply.text, blocks, thread)
 
     def direct_message(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         if event.get("bot_id") or event.get("subtype"):

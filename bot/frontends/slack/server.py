@@ -1,8 +1,9 @@
 """`toilbot serve` (HTTP, gunicorn workers, Bolt's request verification) and `toilbot socket`.
 
 Each gunicorn worker builds its own Bolt app after the fork, with its own
-Redis connections. Bolt verifies every request: the signature over the
-body and a timestamp no older than five minutes, else 401.
+Redis connections. In front of Bolt, `guard.SlackGate` answers what must not
+reach it: unsigned or stale requests (401), malformed ones (400), copies of a
+request already received (not run again). Bolt verifies the signature again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.frontends.slack.app import build_app
 from bot.frontends.slack.client import make_client
+from bot.frontends.slack.guard import SlackGate
 from bot.frontends.slack.settings import SlackSettings
 from bot.frontends.wiring import assemble
 from bot.pipeline.settings import Settings
@@ -59,6 +61,14 @@ def _bolt_app(settings: Settings, slack: SlackSettings, *, socket_mode: bool) ->
     return build_app(bot, slack, make_client(slack), socket_mode=socket_mode)
 
 
+def _http_app(settings: Settings, slack: SlackSettings) -> SlackGate:
+    """The WSGI application of the HTTP endpoint: the gate, then Bolt."""
+    store = connect(settings.redis_url, settings.data_dir)
+    app = build_app(assemble(settings, store).bot, slack, make_client(slack), socket_mode=False)
+    handler = SlackRequestHandler(app, EVENTS_PATH)
+    return SlackGate(handler, store.redis, slack.signing_secret or "", EVENTS_PATH)
+
+
 class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
     def __init__(self, settings: Settings, slack: SlackSettings, options: dict[str, Any]) -> None:
         self.settings = settings
@@ -71,9 +81,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return SlackRequestHandler(
-            _bolt_app(self.settings, self.slack, socket_mode=False), EVENTS_PATH
-        )
+        return _http_app(self.settings, self.slack)
 
 
 def serve_http(
@@ -108,11 +116,10 @@ def start_in_background(settings: Settings, slack: SlackSettings, port: int) -> 
         handler = SocketModeHandler(app, slack.app_token, web_client=make_client(slack))
         handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
         return "Socket Mode"
-    app = _bolt_app(settings, slack, socket_mode=False)
     server = make_server(
         "0.0.0.0",  # noqa: S104 - a server for Slack to reach
         port,
-        SlackRequestHandler(app, EVENTS_PATH),
+        _http_app(settings, slack),
         server_class=_ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )

@@ -196,3 +196,27 @@ def home_toil(
 
 def audit_requester_rule(user: str) -> str:
     return f"only the requester, {user}, confirms"
+
+
+# --- requests refused or replayed (bot/frontends/slack/guard.py) -------------------
+
+
+def already_received() -> str:
+    """The answer to a copy of a slash command already received: it does not run again."""
+    return "Already received: this command was sent before and is not run again."
+
+
+def request_unsigned() -> str:
+    return "Refused: this request is not signed by Slack with this app's signing secret."
+
+
+def request_refused(reason: str) -> str:
+    return f"Refused: the request has {reason}."
+
+
+def reply_elsewhere(channel: str, error: str) -> str:
+    """A DM: the answer to a mention could not be posted where the person asked."""
+    return (
+        f"I could not answer you in <#{channel}> ({error}); here is my answer. "
+        "If I am not in that channel, `/invite` me there."
+    )
