@@ -63,5 +63,13 @@ bench-scheduler: $(STAMP)
 bench-request: $(STAMP)
 	$(BIN)/python bench/request_path.py
 
+## make bench-ack: slash-command acks/s, p50/p99 and CPU per request of `toilbot serve` against
+## a bare Bolt app on the same gunicorn (help, refusal, enqueue; c=1/8/32; empty queue and
+## 10,000 jobs queued); about 2.5 minutes on 2 cores. bench/ack_profile.py: where the time goes
+ACK_ARGS ?=
+.PHONY: bench-ack
+bench-ack: $(STAMP)
+	$(BIN)/python bench/ack.py $(ACK_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
