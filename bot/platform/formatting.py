@@ -19,6 +19,11 @@ def echoed(word: str, limit: int = 40) -> str:
     return short.replace("`", "'").replace("<", "‹").replace(">", "›")
 
 
+def typed(text: str) -> str:
+    """Free text a person wrote (a reason, a note), shown whole: no Slack <...> markup in it."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
 def did_you_mean(options: Sequence[str]) -> str:
     """' Did you mean `a` or `b`?', or nothing when there is no suggestion."""
     if not options:

@@ -97,6 +97,11 @@ class Keys:
         return f"toilbot:slack:confirm:{token}"  # STRING with TTL: a command awaiting Confirm
 
     @staticmethod
+    def slack_confirm_outcome(token: str) -> str:
+        # STRING with TTL: what the first click on a Confirm prompt led to (JSON)
+        return f"toilbot:slack:confirm:{token}:outcome"
+
+    @staticmethod
     def slack_event(event_id: str) -> str:
         return f"toilbot:slack:event:{event_id}"  # STRING with TTL: an event already handled
 

@@ -27,6 +27,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.slack.emulator import SlackEmulator
 from tests.slack.model import BOT_USER_ID, DEFAULT_CHANNEL_ID, DEFAULT_USER_ID
+from tests.slack.mrkdwn import Control, controls, mrkdwn_texts, shown, text_controls
 from tests.slack.signing import (
     DEFAULT_SIGNING_SECRET,
     SignedClient,
@@ -766,3 +767,37 @@ def test_close_frame_reconnect_waits_for_the_monitor(emulator: SlackEmulator) ->
         emulator.wait_for(lambda: len(emulator.calls_to("apps.connections.open")) == 2)
         assert time.monotonic() - closed_at > 0.2  # not immediate: the monitor's next tick
         emulator.wait_for(handler.client.is_connected)
+
+
+def test_mrkdwn_reads_control_sequences_as_slack_does(
+    emulator: SlackEmulator, client: WebClient
+) -> None:
+    """Every <...> is a control sequence, inside code too; entities are shown as characters."""
+    text = "`restart <nginx|cron|ssh|demo> on <targets>` <!channel> <@U0ALICE> <#C0OPS|ops>"
+    posted = client.chat_postMessage(
+        channel=DEFAULT_CHANNEL_ID,
+        text=text,
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "a &lt;b&gt; &amp; c"}}],
+    )
+    message = emulator.message(DEFAULT_CHANNEL_ID, str(posted["ts"]))
+    assert message is not None
+    assert [
+        Control("link", "nginx", "cron|ssh|demo"),
+        Control("link", "targets", "targets"),
+        Control("broadcast", "channel", "@channel"),
+        Control("user", "U0ALICE", "@U0ALICE"),
+        Control("channel", "C0OPS", "ops"),
+    ] == controls(message.text, message.blocks)
+    assert "`restart cron|ssh|demo on targets` @channel @U0ALICE ops" == shown(message.text)
+    assert ["a <b> & c"] == [shown(t) for t in mrkdwn_texts(message.blocks)]
+    assert [] == controls("", message.blocks)
+
+
+def test_mrkdwn_escaped_text_is_read_literally() -> None:
+    """Escaped &, < and > are no control sequence and read as the characters."""
+    escaped = "&lt;!channel&gt; &lt;https://evil.example|click&gt; &lt;targets&gt; &amp;"
+    assert [] == text_controls(escaped)
+    assert "<!channel> <https://evil.example|click> <targets> &" == shown(escaped)
+    assert [Control("date", "date^1700000000^{date_short}", "Nov 14")] == text_controls(
+        "<!date^1700000000^{date_short}|Nov 14>"
+    )

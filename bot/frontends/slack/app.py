@@ -7,10 +7,8 @@ own message is posted and edited by the worker that runs it.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +29,10 @@ from bot.frontends.slack.blocks import (
     reply_blocks,
     stop_timer_block,
 )
+from bot.frontends.slack.confirmations import CONFIRMED, DECLINED, Prompts
 from bot.frontends.slack.directory import SlackDirectory
 from bot.frontends.slack.fallback import say_or_dm
+from bot.frontends.slack.mrkdwn import escape
 from bot.frontends.slack.settings import SlackSettings
 from bot.frontends.slack.still_working import clock
 from bot.frontends.slack.zones import learn_zone
@@ -40,12 +40,11 @@ from bot.pipeline.approvals import ApprovalRequest
 from bot.pipeline.bot import Bot, Outcome, Reply
 from bot.pipeline.request import Channel, ReplyTo, Request
 from bot.platform.audit import AuditAction
-from bot.platform.store import QUEUE, Keys, text
+from bot.platform.store import QUEUE, Keys
 from bot.toil.ledger import Ledger
 from bot.toil.report import person_weeks
 
 log = logging.getLogger(__name__)
-CONFIRM_SECONDS = 600
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 
 
@@ -90,6 +89,7 @@ class SlackHandlers:
         self.bot = bot
         self.r = bot.jobs.r
         self.directory = directory
+        self.prompts = Prompts(self.r, bot.jobs)
 
     # --- middleware -----------------------------------------------------------
 
@@ -116,15 +116,13 @@ class SlackHandlers:
             Request(command_text, user, "slack", queue=QUEUE, reply_to=reply_to, channel=channel)
         )
         if reply.outcome is Outcome.NEEDS_CONFIRMATION:
-            token = secrets.token_urlsafe(12)
             pending = {
                 "text": command_text,
                 "user": user,
                 "channel_name": channel.name,
                 **reply_to.to_json(),
             }
-            self.r.set(Keys.slack_confirm(token), json.dumps(pending), ex=CONFIRM_SECONDS)
-            return reply, confirm_blocks(reply.text, token)
+            return reply, confirm_blocks(reply.text, self.prompts.ask(pending))
         if reply.outcome is Outcome.NEEDS_APPROVAL and reply.approval is not None:
             note = self._post_approval(client, reply.approval, channel, thread_ts)
             reply = Reply(reply.outcome, f"{reply.text}\n{note}", approval=reply.approval)
@@ -141,7 +139,7 @@ class SlackHandlers:
         """The request message with Approve / Deny, where the command was typed."""
         args: dict[str, Any] = {
             "channel": channel.id or f"#{channel.name}",
-            "text": slack_text.approval_message(request),
+            "text": escape(slack_text.approval_message(request)),
             "blocks": approval_blocks(request),
         }
         if thread_ts:
@@ -170,7 +168,7 @@ class SlackHandlers:
             None,
             client,
         )
-        ack(text=reply.text, blocks=blocks, response_type="ephemeral")
+        ack(text=escape(reply.text), blocks=blocks, response_type="ephemeral")
 
     def toil(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         user = command["user_id"]
@@ -184,7 +182,7 @@ class SlackHandlers:
         )
         if Ledger(self.r).timer(user) is not None:
             blocks = [*blocks, stop_timer_block()]
-        ack(text=reply.text, blocks=blocks, response_type="ephemeral")
+        ack(text=escape(reply.text), blocks=blocks, response_type="ephemeral")
 
     def stop_timer(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
@@ -195,7 +193,7 @@ class SlackHandlers:
         if (body.get("view") or {}).get("type") == "home":
             self._publish_home(client, user)  # the button on App Home: show the new figures
         else:
-            respond(text=reply.text, replace_original=True)
+            respond(text=escape(reply.text), replace_original=True)
 
     def keep_timer(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """ "Still working?" > Keep going: the timer counts on for another limit."""
@@ -217,7 +215,7 @@ class SlackHandlers:
             respond(text=slack_text.timer_gone(), replace_original=True)
             return
         reply = self.bot.handle(Request("toil stop", user, "slack"))
-        respond(text=slack_text.still_working_stopped(reply.text), replace_original=True)
+        respond(text=escape(slack_text.still_working_stopped(reply.text)), replace_original=True)
 
     def mention(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         words = _MENTION.sub("", event.get("text", "")).strip()
@@ -225,7 +223,7 @@ class SlackHandlers:
         thread = event.get("thread_ts") or event["ts"]
         channel = Channel(event["channel"], self.directory.channel_name(event["channel"]))
         reply, blocks = self._reply(_unescape(words), event["user"], channel, thread, client)
-        say_or_dm(say, client, event["user"], event["channel"], reply.text, blocks, thread)
+        say_or_dm(say, client, event["user"], event["channel"], escape(reply.text), blocks, thread)
 
     def direct_message(self, event: dict[str, Any], say: Say, client: WebClient) -> None:
         if event.get("bot_id") or event.get("subtype"):
@@ -234,20 +232,21 @@ class SlackHandlers:
         reply, blocks = self._reply(
             _unescape(event.get("text", "")), event["user"], Channel(event["channel"]), None, client
         )
-        say(text=reply.text, blocks=blocks)
+        say(text=escape(reply.text), blocks=blocks)
 
     # --- buttons ------------------------------------------------------------------
 
     def confirm(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         token = body["actions"][0]["value"]
-        raw = self.r.get(Keys.slack_confirm(token))
+        pending = self.prompts.pending(token)
         clicker = body["user"]["id"]
-        if raw is None:
+        if pending is None:
             self._audit(AuditAction.CONFIRMATION_EXPIRED, clicker, body)
-            respond(text=slack_text.confirmation_expired(), replace_original=True)
+            if self._answer_repeat(token, respond):
+                return
+            respond(text=escape(slack_text.confirmation_expired()), replace_original=True)
             return
-        pending = json.loads(text(raw))
         if clicker != pending["user"]:
             self._audit(AuditAction.CONFIRMATION_REFUSED, clicker, body, pending)
             respond(
@@ -256,23 +255,35 @@ class SlackHandlers:
                 response_type="ephemeral",
             )
             return
-        if not self.r.delete(Keys.slack_confirm(token)):
-            return  # a double click: the first one runs it
+        if not self.prompts.claim(token, CONFIRMED):  # a double click: the first one runs it
+            self._answer_repeat(token, respond)
+            return
         request = _confirmed(pending)  # the clicker is its requester
         self.bot.record_confirmation(request, True)
         reply = self.bot.handle(request)
-        respond(text=reply.text, blocks=reply_blocks(reply.text), replace_original=True)
+        self.prompts.settle(token, CONFIRMED, reply.job.id if reply.job else None, reply.text)
+        respond(text=escape(reply.text), blocks=reply_blocks(reply.text), replace_original=True)
 
     def decline(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         token = body["actions"][0]["value"]
-        raw = self.r.get(Keys.slack_confirm(token))
-        pending = json.loads(text(raw)) if raw is not None else None
+        pending = self.prompts.pending(token)
         if pending is not None and pending["user"] != body["user"]["id"]:
             return
-        if self.r.delete(Keys.slack_confirm(token)) and pending is not None:
+        if pending is None or not self.prompts.claim(token, DECLINED):
+            if self._answer_repeat(token, respond):
+                return  # Confirm came first: say what it queued
+        else:
             self.bot.record_confirmation(_confirmed(pending), False)
-        respond(text=frontend_text.confirm_declined(), replace_original=True)
+            self.prompts.settle(token, DECLINED, None, frontend_text.confirm_declined())
+        respond(text=escape(frontend_text.confirm_declined()), replace_original=True)
+
+    def _answer_repeat(self, token: str, respond: Respond) -> bool:
+        """A click on a prompt an earlier click answered: what that click led to, privately."""
+        said = self.prompts.repeat_answer(token)
+        if said is not None:
+            respond(text=escape(said), replace_original=False, response_type="ephemeral")
+        return said is not None
 
     def _audit(
         self,
@@ -299,7 +310,7 @@ class SlackHandlers:
         reply = self.bot.handle(
             Request(f"cancel {job_id}", body["user"]["id"], "slack", channel=channel)
         )
-        respond(text=reply.text, replace_original=False, response_type="ephemeral")
+        respond(text=escape(reply.text), replace_original=False, response_type="ephemeral")
 
     def skip_run(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """The Skip button of a heads-up: the owner, or anyone with `schedule`, skips that run."""
@@ -309,9 +320,9 @@ class SlackHandlers:
             Request(f"schedule skip {name} {fire}", body["user"]["id"], "slack")
         )
         if reply.ok:
-            respond(text=reply.text, replace_original=False, response_type="in_channel")
+            respond(text=escape(reply.text), replace_original=False, response_type="in_channel")
         else:
-            respond(text=reply.text, replace_original=False, response_type="ephemeral")
+            respond(text=escape(reply.text), replace_original=False, response_type="ephemeral")
 
     # --- user groups -----------------------------------------------------------------
 
@@ -336,7 +347,7 @@ class SlackHandlers:
         reply = self.bot.handle(
             Request(f"{verb} {request_id}", body["user"]["id"], "slack", queue=QUEUE)
         )
-        respond(text=reply.text, replace_original=False, response_type="ephemeral")
+        respond(text=escape(reply.text), replace_original=False, response_type="ephemeral")
         self._deliver_announcements(client)
 
     # --- App Home -------------------------------------------------------------------

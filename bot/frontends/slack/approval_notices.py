@@ -13,6 +13,7 @@ import redis
 
 from bot.frontends.slack import outbox, text
 from bot.frontends.slack.blocks import approval_blocks
+from bot.frontends.slack.mrkdwn import escape
 
 if TYPE_CHECKING:
     from bot.pipeline.approvals import ApprovalRequest
@@ -47,7 +48,7 @@ def approval_changed(r: redis.Redis, request: ApprovalRequest, code: str, who: s
         {
             "channel": request.channel,
             "thread_ts": request.thread_ts or request.message_ts,
-            "text": event,
+            "text": escape(event),
         },
     )
     body = text.approval_message(request)
@@ -57,7 +58,7 @@ def approval_changed(r: redis.Redis, request: ApprovalRequest, code: str, who: s
         {
             "channel": request.channel,
             "ts": request.message_ts,
-            "text": body,
+            "text": escape(body),
             "blocks": approval_blocks(request),
         },
     )

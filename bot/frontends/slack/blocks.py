@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.execution import render
 from bot.execution.records import JobRecord
 from bot.frontends.slack import text as slack_text
+from bot.frontends.slack.mrkdwn import Mrkdwn, escape
 
 if TYPE_CHECKING:
     from bot.pipeline.approvals import ApprovalRequest
@@ -22,7 +23,8 @@ Block = dict[str, Any]
 
 
 def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    """A mrkdwn section; its text is escaped here (once: escaped text is left as it is)."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}
 
 
 def _chunks(text: str, size: int) -> list[str]:
@@ -48,9 +50,9 @@ def _chunks(text: str, size: int) -> list[str]:
 def text_blocks(text: str, *, code: bool = False) -> list[Block]:
     fence = 8 if code else 0  # room for ``` and newlines
     blocks = []
-    for piece in _chunks(text, MAX_SECTION - fence):
+    for piece in _chunks(escape(text), MAX_SECTION - fence):  # measured as Slack gets it
         body = f"```\n{piece.rstrip()}\n```" if code else piece
-        blocks.append(section(body))
+        blocks.append(section(Mrkdwn(body)))
     return blocks
 
 
@@ -70,7 +72,7 @@ class JobView:
 
     def message(self) -> dict[str, Any]:
         """Arguments of chat.postMessage / chat.update (text is the notification fallback)."""
-        return {"text": self.text[:MAX_SECTION], "blocks": self.blocks}
+        return {"text": escape(self.text[:MAX_SECTION]), "blocks": self.blocks}
 
 
 def job_blocks(record: JobRecord, output: list[str] | None = None) -> JobView:

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from bot.frontends.slack import outbox
 from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import heads_up_blocks, reply_blocks
+from bot.frontends.slack.mrkdwn import escape
 from bot.schedule.cron import Cron
 from bot.schedule.model import Schedule
 
@@ -29,7 +30,7 @@ class Announcer:
 
     def announce(self, schedule: Schedule, text: str) -> None:
         log.info("schedule %s: %s", schedule.name, text)
-        self._post(schedule, {"text": text, "blocks": reply_blocks(text)})
+        self._post(schedule, {"text": escape(text), "blocks": reply_blocks(text)})
 
     def heads_up(self, schedule: Schedule, fire: int) -> None:
         timezone = schedule.timing.timezone if isinstance(schedule.timing, Cron) else self.timezone
@@ -37,7 +38,9 @@ class Announcer:
             schedule.name, schedule.command, schedule.owner, fire, timezone
         )
         log.info("schedule %s: %s", schedule.name, text)
-        self._post(schedule, {"text": text, "blocks": heads_up_blocks(text, schedule.name, fire)})
+        self._post(
+            schedule, {"text": escape(text), "blocks": heads_up_blocks(text, schedule.name, fire)}
+        )
 
     def _post(self, schedule: Schedule, message: dict[str, Any]) -> None:
         if self.client is None or not schedule.channel:

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from bot.frontends.slack import outbox
 from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import still_working_blocks
+from bot.frontends.slack.mrkdwn import escape
 from bot.pipeline.settings import Settings
 from bot.toil.ledger import Ledger
 
@@ -53,7 +54,7 @@ def ask_still_working(
         )
         args: dict[str, Any] = {
             "channel": user,  # a user id: Slack posts in the app's DM with them
-            "text": text,
+            "text": escape(text),
             "blocks": still_working_blocks(text, timer.started, clock(until, timer.tz)),
         }
         outbox.deliver(r, client, "chat.postMessage", args, about=f"still-working DM to {user}")

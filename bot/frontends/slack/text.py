@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.platform.formatting import clock, hours, moment, percent
+from bot.platform.formatting import clock, hours, moment, percent, typed
 
 if TYPE_CHECKING:
     from bot.pipeline.approvals import ApprovalRequest
@@ -73,7 +73,7 @@ def approval_message(request: ApprovalRequest) -> str:
 
 
 def _reason(reason: str | None) -> str:
-    return f": {reason}." if reason else "."
+    return f": {typed(reason)}." if reason else "."
 
 
 def approval_event(
@@ -101,7 +101,7 @@ def approval_event(
 
 def confirmation_expired() -> str:
     return (
-        "This confirmation has expired or was already used; nothing was run. "
+        "This confirmation has expired (prompts last 10 minutes), so this click ran nothing. "
         "Type the command again."
     )
 
@@ -220,3 +220,27 @@ def reply_elsewhere(channel: str, error: str) -> str:
         f"I could not answer you in <#{channel}> ({error}); here is my answer. "
         "If I am not in that channel, `/invite` me there."
     )
+
+
+# --- a click on a Confirm prompt that an earlier click answered ----------------------
+
+
+def already_confirmed(job_id: int, status: str | None) -> str:
+    now = f" and is {status} now" if status else ""
+    stop = f" To stop it: `cancel {job_id}`." if status in ("queued", "running") else ""
+    return (
+        f"Already confirmed: job {job_id} was queued by the first click{now}. "
+        f"This click ran nothing more; `job {job_id}` shows it.{stop}"
+    )
+
+
+def already_confirmed_no_job(answer: str) -> str:
+    return f"Already confirmed; the first click was answered: {answer} This click ran nothing."
+
+
+def already_confirming() -> str:
+    return "Already confirmed: the command is being handled now. This click ran nothing more."
+
+
+def already_declined() -> str:
+    return "Already answered with Don't run it: nothing was run. Type the command again to run it."

@@ -19,6 +19,7 @@ from bot.frontends.scheduler import Task
 from bot.frontends.slack import outbox
 from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import text_blocks
+from bot.frontends.slack.mrkdwn import escape
 from bot.pipeline.settings import Settings
 from bot.platform.errors import ConfigError, ParseError
 from bot.platform.store import Store
@@ -82,7 +83,7 @@ def post_weekly_summary(
         )
     summary = weekly_summary(settings, store, week, now)
     text = frontend_text.weekly_summary(summary, settings.toil.summary_names)
-    answer = client.chat_postMessage(channel=channel, text=text, blocks=text_blocks(text))
+    answer = client.chat_postMessage(channel=channel, text=escape(text), blocks=text_blocks(text))
     channel_id = str(answer["channel"])
     first, last = summary.weeks[0].week, summary.weeks[-1].week
     upload = client.files_upload_v2(

@@ -1,0 +1,34 @@
+"""Text made safe for Slack, once, at the Slack boundary.
+
+Slack reads ``&``, ``<`` and ``>`` as control characters in every mrkdwn text (a
+message's ``text``, section and context texts), inside code spans too: ``<targets>``
+would be read as a link and ``<!channel>`` as a broadcast. :func:`escape` turns
+them into ``&amp;``, ``&lt;`` and ``&gt;``, which Slack shows as the characters.
+
+Our own markup is two forms only, built by text modules: a user mention ``<@U123>``
+and a channel link ``<#C123>``; they are restored after escaping (never ``<!...>``
+broadcasts, never links). A person's words never carry it: text modules show
+typed text through ``bot.platform.formatting.echoed``/``typed``, which turn ``<``
+and ``>`` into ``‹`` and ``›``. The result is a :class:`Mrkdwn` string, and escaping
+one again returns it unchanged, so nothing is escaped twice.
+"""
+
+from __future__ import annotations
+
+import re
+
+_OWN_MENTION = re.compile(r"&lt;(@[UW][A-Z0-9]{2,30}|#[CG][A-Z0-9]{2,30})&gt;")
+
+
+class Mrkdwn(str):
+    """Text ready for a Slack mrkdwn field: escaped, with only our own mentions as markup."""
+
+    __slots__ = ()
+
+
+def escape(text: str) -> Mrkdwn:
+    """``text`` for Slack: ``&``, ``<``, ``>`` escaped; our ``<@U…>``, ``<#C…>`` kept live."""
+    if isinstance(text, Mrkdwn):
+        return text
+    safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Mrkdwn(_OWN_MENTION.sub(r"<\1>", safe))
