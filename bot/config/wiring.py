@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot.execution.ansible import run_playbook
 from bot.execution.lifecycle import JobObserver
 from bot.execution.run import Execution, PlaybookRunner, install
+from bot.execution.rundirs import runs_dir
 from bot.execution.sweeps import Sweep, audit_retention, reap_jobs
 from bot.pipeline.approvals import Approvals
 from bot.pipeline.bot import Bot
@@ -50,6 +51,7 @@ def assemble(
         jobs=settings.jobs,
         playbooks_dir=settings.playbooks_dir,
         inventory_path=settings.inventory_path,
+        runs_dir=runs_dir(settings.data_dir),
         observers=(ToilRecorder(settings.toil, settings.timezone), *observers),
         runner=runner,
     )

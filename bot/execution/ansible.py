@@ -1,6 +1,10 @@
 """ansible-runner, driven through its callbacks, turned into per-host results.
 
-Each run gets a fresh private data dir, removed afterwards. Values reach the
+Each run gets a fresh owner-only private data dir under toilbot's data directory,
+removed however the run ends (``bot.execution.rundirs``), and an allow-listed
+environment without the worker's secrets (``bot.execution.environment``). SSH host
+keys are checked unless the operator's environment or inventory says otherwise.
+Values reach the
 playbook only through ``env/extravars``, written as YAML with every string
 tagged ``!unsafe``, so Ansible never templates them (ansible-core 2.19
 templates extra vars read from a file). The host limit is a list of names the
@@ -9,11 +13,13 @@ bot resolved from the inventory, never a pattern typed by a person.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
+import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +28,9 @@ from typing import Any
 
 import yaml
 
+from bot.execution.environment import restrict
 from bot.execution.records import HostResult, HostStatus
+from bot.execution.rundirs import private_dir
 
 VAR_PREFIX = "toilbot_"
 MESSAGE_LIMIT = 500
@@ -46,6 +54,7 @@ class RunRequest:
     check_mode: bool
     timeout: int
     forks: int
+    runs_dir: Path  # where the run's private data dir is made (see bot.execution.rundirs)
 
 
 @dataclass
@@ -223,10 +232,14 @@ def run_playbook(
 ) -> RunOutcome:
     """Run one playbook to the end, a cancel or the timeout; never raises for Ansible failures."""
     tracker = _Tracker(results={h: HostResult(h) for h in request.hosts})
-    private = Path(tempfile.mkdtemp(prefix="toilbot-run-"))
-    try:
+    with private_dir(request.runs_dir) as private:
         (private / "env").mkdir()
         (private / "env" / "extravars").write_text(extravars_yaml(request.values), encoding="utf-8")
+        # Read from this file only (a settings argument is dropped when the file is missing):
+        # the cancel callback, which also renews the job's lease, runs every 0.25 s.
+        (private / "env" / "settings").write_text(
+            json.dumps({"pexpect_timeout": 0.25, "suppress_ansible_output": True}), encoding="utf-8"
+        )
 
         def event_handler(event: dict[str, Any]) -> bool:
             outcome = tracker.handle(event)
@@ -237,9 +250,12 @@ def run_playbook(
                 on_progress(Progress(changed, lines, tracker.task, outcome, tracker.pid))
             return False  # nothing written to disk: results live in Redis
 
-        import ansible_runner  # ~100 ms to import: only in the process that runs a job
+        # ~100 ms to import: only in the process that runs a job
+        from ansible_runner import Runner, RunnerConfig
 
-        runner = ansible_runner.run(
+        # RunnerConfig and Runner, not ansible_runner.run: the environment is restricted
+        # between prepare() and the run, before it reaches ansible-playbook or the disk.
+        config = RunnerConfig(
             private_data_dir=str(private),
             project_dir=str(request.playbook.parent),
             playbook=str(request.playbook),
@@ -248,19 +264,25 @@ def run_playbook(
             forks=request.forks,
             cmdline="--check" if request.check_mode else None,
             timeout=request.timeout,
-            settings={"pexpect_timeout": 0.25, "suppress_ansible_output": True},
             envvars={
                 "PATH": _path_with_ansible(),
                 "ANSIBLE_RETRY_FILES_ENABLED": "False",
                 "ANSIBLE_NOCOLOR": "True",
-                "ANSIBLE_HOST_KEY_CHECKING": "False",
+                # ansible-runner turns checking off unless told: on, unless the worker says.
+                "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", "True"),
                 "ANSIBLE_LOCALHOST_WARNING": "False",
                 "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
             },
-            event_handler=event_handler,
-            cancel_callback=should_cancel,
             quiet=True,
         )
+        config.prepare()
+        config.env = restrict(config.env, os.environ)
+        runner = Runner(config, event_handler=event_handler, cancel_callback=should_cancel)
+        try:
+            runner.run()
+        except BaseException:
+            _stop(tracker.pid)  # the job crashed mid-run: Ansible ends before its folder goes
+            raise
         tracker.finish()
         final = tracker.take_changed()
         if final:
@@ -268,8 +290,23 @@ def run_playbook(
         return RunOutcome(
             status=str(runner.status), rc=runner.rc, results=tracker.results, pid=tracker.pid
         )
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
+
+
+def _stop(pid: int | None, wait: float = 10.0) -> None:
+    """Kill ansible-playbook's process group; return once its leader is dead (or ``wait``)."""
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.05)
 
 
 class Throttle:

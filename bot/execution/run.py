@@ -44,6 +44,7 @@ class Execution:
     jobs: JobSettings
     playbooks_dir: Path
     inventory_path: Path
+    runs_dir: Path  # private run folders (bot.execution.rundirs), under the data directory
     observers: Sequence[JobObserver] = ()
     runner: PlaybookRunner = field(default=run_playbook)
 
@@ -158,6 +159,7 @@ class JobExecution:
             check_mode=record.check_mode,
             timeout=record.timeout,
             forks=self.execution.jobs.forks,
+            runs_dir=self.execution.runs_dir,
         )
         return self.execution.runner(request, on_progress, should_cancel)
 

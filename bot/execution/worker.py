@@ -1,7 +1,8 @@
 """RQ workers: the production worker (forks a horse per job) and the in-process one.
 
 A work horse that dies (OOM killer, kill -9) has its job marked failed with a
-reason and its orphaned ansible-playbook stopped. The production worker runs the
+reason and its orphaned ansible-playbook stopped and its private run folder removed (as are
+those left before the worker started). The production worker runs the
 registered sweeps (``bot.execution.sweeps``) beside it.
 """
 
@@ -11,6 +12,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -22,6 +24,7 @@ from bot.execution import text
 from bot.execution.jobs import Jobs, kill_orphan
 from bot.execution.records import JobStatus
 from bot.execution.run import installed
+from bot.execution.rundirs import remove_leftovers
 from bot.execution.sweeps import Sweep, Sweeper
 from bot.platform.store import QUEUE, Keys, Store
 
@@ -33,7 +36,7 @@ def _job_number(rq_job: Job) -> int | None:
     return int(job_id.removeprefix("toilbot-")) if job_id.startswith("toilbot-") else None
 
 
-def _horse_killed(jobs: Jobs) -> Any:
+def _horse_killed(jobs: Jobs, runs: Path) -> Any:
     """RQ calls this when a job's work horse died (OOM killer, kill -9)."""
 
     def handler(rq_job: Job, pid: int, status: int, rusage: Any) -> None:
@@ -42,6 +45,8 @@ def _horse_killed(jobs: Jobs) -> Any:
             return
         with contextlib.suppress(Exception):
             kill_orphan(jobs.get(job_id))
+        with contextlib.suppress(OSError):
+            remove_leftovers(runs)  # the dead horse's private run folder
         jobs.finish(job_id, JobStatus.RUNNING, JobStatus.FAILED, text.horse_died(status))
 
     return handler
@@ -55,14 +60,15 @@ def run_worker(
     The execution (``bot.execution.run.install``) is installed by the start-up wiring; the
     ``sweeps`` run beside it in one thread.
     """
-    installed()  # fail now, not at the first job, if the wiring forgot it
+    execution = installed()  # fail now, not at the first job, if the wiring forgot it
     jobs.reap(lease_seconds)
+    remove_leftovers(execution.runs_dir)  # run folders of horses killed before this start
     sweeper = Sweeper(sweeps)
     sweeper.start()
     worker = Worker(
         [Queue(QUEUE, connection=store.redis)],
         connection=store.redis,
-        work_horse_killed_handler=_horse_killed(jobs),
+        work_horse_killed_handler=_horse_killed(jobs, execution.runs_dir),
     )
     try:
         worker.work(burst=burst, logging_level="INFO", with_scheduler=False)

@@ -8,6 +8,7 @@ import yaml
 
 from bot.execution.ansible import Progress, RunRequest, extravars_yaml, run_playbook
 from bot.execution.records import HostStatus
+from bot.execution.rundirs import runs_dir
 
 
 def request(config_path: Path, playbook: str, hosts: list[str], values: dict) -> RunRequest:
@@ -20,6 +21,7 @@ def request(config_path: Path, playbook: str, hosts: list[str], values: dict) ->
         check_mode=False,
         timeout=120,
         forks=5,
+        runs_dir=runs_dir(root / "data"),
     )
 
 
