@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import redis
 from rq.job import Job as RQJob
 
 from bot.execution.jobs import Jobs
 from bot.execution.records import JobRecord, JobStatus
+from bot.execution.rundirs import runs_dir
 from bot.execution.worker import work_in_process
 from bot.pipeline.request import Request
 from bot.platform.errors import JobError
@@ -97,9 +99,12 @@ def test_killed_worker_leaves_the_job_failed_not_running(env, r, worker, markers
 
 
 def test_killed_horse_is_reported_by_the_surviving_worker(env, r, worker, markers):
-    """Only the horse killed (as by the OOM killer): the worker marks the job failed at once."""
+    """Only the horse killed (as by the OOM killer): the worker marks the job failed at once
+    and removes the dead horse's private run folder."""
     waiter = submit(env, "slow localhost --seconds 30")
     wait_for(lambda: ansible_started(r), 60, "the ansible pid")
+    runs = runs_dir(Path(env["TOILBOT_DATA_DIR"]))
+    assert 1 == len(list(runs.iterdir()))
     horse = int((record(r).worker or "").rsplit(":", 1)[1])
     os.kill(horse, signal.SIGKILL)
     wait_for(lambda: record(r).status.terminal, 10, "the worker to notice")
@@ -107,6 +112,7 @@ def test_killed_horse_is_reported_by_the_surviving_worker(env, r, worker, marker
     assert JobStatus.FAILED == final.status
     assert "the worker process running this job died" in (final.reason or "")
     wait_for(lambda: not pid_alive(final.ansible_pid or 0), 5, "the orphaned ansible to die")
+    wait_for(lambda: not any(runs.iterdir()), 10, "the dead horse's run folder to go")
     waiter.communicate(timeout=30)
     assert worker.poll() is None  # the worker survives and takes the next job
 
