@@ -102,6 +102,11 @@ class Keys:
         return f"toilbot:slack:confirm:{token}:outcome"
 
     @staticmethod
+    def slack_request(signature_digest: str) -> str:
+        # STRING with TTL: a signed Slack request already received (SHA-256 of its signature)
+        return f"toilbot:slack:request:{signature_digest}"
+
+    @staticmethod
     def slack_event(event_id: str) -> str:
         return f"toilbot:slack:event:{event_id}"  # STRING with TTL: an event already handled
 

@@ -16,6 +16,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.frontends.slack import text as slack_text
+from bot.frontends.slack.blocks import section
+from bot.frontends.slack.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ def say_or_dm(
     client: WebClient,
     user: str,
     channel: str,
-    text: str,
+    text: str,  # escaped for mrkdwn by the caller
     blocks: list[Any],
     thread_ts: str | None = None,
 ) -> None:
@@ -42,13 +44,9 @@ def say_or_dm(
     except (SlackClientError, OSError) as exc:
         error = _error(exc)
     log.warning("answer to %s in %s not posted (%s): sending it by DM", user, channel, error)
-    note = slack_text.reply_elsewhere(channel, error)
+    note = escape(slack_text.reply_elsewhere(channel, error))  # Slack's error text too
     try:
         dm = client.conversations_open(users=user)["channel"]["id"]
-        client.chat_postMessage(
-            channel=dm,
-            text=f"{note}\n{text}",
-            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": note}}, *blocks],
-        )
+        client.chat_postMessage(channel=dm, text=f"{note}\n{text}", blocks=[section(note), *blocks])
     except (SlackClientError, OSError) as exc:
         log.warning("answer to %s not sent by DM either (%s)", user, _error(exc))

@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl
 import redis
 
 from bot.frontends.slack import text as slack_text
+from bot.platform.store import Keys
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -51,7 +52,7 @@ JSON = "application/json"
 
 def replay_key(signature: str) -> str:
     """Redis STRING with TTL: a signed request already received, by its signature."""
-    return f"toilbot:slack:request:{hashlib.sha256(signature.encode()).hexdigest()}"
+    return Keys.slack_request(hashlib.sha256(signature.encode()).hexdigest())
 
 
 class Refused(Exception):
