@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,9 @@ def files_holding(roots: list[Path], values: list[str], since: float) -> list[st
             for name in names:
                 path = Path(directory) / name
                 try:
-                    if path.is_symlink() or path.stat().st_mtime < since - 1:
+                    info = path.lstat()
+                    # Regular files only: a FIFO (a lab host's /run has some) would block the read.
+                    if not stat.S_ISREG(info.st_mode) or info.st_mtime < since - 1:
                         continue
                     data = path.read_bytes()
                 except OSError:
