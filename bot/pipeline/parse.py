@@ -137,9 +137,10 @@ def parse(
         known = sorted(set(specs) | set(builtins))
         raise ParseError(pipeline_text.unknown_command(tokens[0], suggest(tokens[0], known)))
     spec = specs[name]
-    for token in tokens[1:]:
+    args = [_flag_spelling(token, spec, patterns) for token in tokens[1:]]
+    for token in args:
         _plain("argument", token, spec.usage())
-    return _parse_spec(spec, tokens[1:], inventory, frozenset(patterns))
+    return _parse_spec(spec, args, inventory, frozenset(patterns))
 
 
 def registered_builtins() -> Mapping[str, Builtin]:
@@ -148,6 +149,37 @@ def registered_builtins() -> Mapping[str, Builtin]:
     from bot.pipeline.builtins import BUILTINS
 
     return BUILTINS
+
+
+# Phones turn a typed ``--`` into a dash (iOS: em dash; some keyboards: en dash, hyphen or
+# minus sign); in front of a known flag name it can only have meant ``--``.
+_SMART_DASHES = "\u2014\u2013\u2010\u2212"
+_DASHED = re.compile(rf"([-{_SMART_DASHES}]{{1,2}})([A-Za-z][A-Za-z0-9_-]*)(=.*)?", re.DOTALL)
+
+
+def _flag_spelling(token: str, spec: CommandSpec, patterns: Collection[str]) -> str:
+    """``token`` with a phone's dash (``—check``) or a single hyphen (``-check``) in front of
+    a known flag name read as ``--``; any other word is returned as it is. A smart dash before
+    an unknown name is refused with the flags it may have meant. A single-hyphen word that a
+    parameter accepts as a value (a choice or an allowed pattern) is left alone; numbers such
+    as ``-1`` never match, since flag names start with a letter."""
+    match = _DASHED.fullmatch(token)
+    if match is None or match[1] == "--":
+        return token
+    dashes, option, rest = match[1], match[2], match[3] or ""
+    flags = [f.name.replace("_", "-") for f in spec.flags]
+    smart = any(c in _SMART_DASHES for c in dashes)
+    if option.lower() in flags:
+        if not smart and _is_value(token, spec, patterns):
+            return token
+        return f"--{option}{rest}"
+    if smart:
+        raise ParseError(pipeline_text.unknown_flag(token, suggest(option, flags), spec.usage()))
+    return token
+
+
+def _is_value(word: str, spec: CommandSpec, patterns: Collection[str]) -> bool:
+    return word in patterns or any(word in p.choices for p in spec.params.values())
 
 
 def _plain(what: str, word: str, usage: str = "") -> None:

@@ -165,3 +165,16 @@ def test_a_running_job_holds_its_hosts_until_it_is_cancelled(harness, fake, r):
     fake.hold_until_cancelled, fake.while_running = False, None
     again = harness.say("patch web-01", ADMIN)
     assert 0 == harness.last_exit and "succeeded in" in again and "web-01: changed" in again
+
+
+def test_a_flag_typed_with_a_phones_dash_runs_as_the_flag(harness, fake):
+    """`patch web-01 —check` (iOS turned `--` into an em dash) runs `patch web-01 --check` in
+    check mode; an unknown name after the dash is answered with the flag it may have meant."""
+    out = harness.say("patch web-01 \u2014check", OPERATOR)
+    assert 0 == harness.last_exit
+    assert "Job 1 queued: `patch web-01 --check` on 1 host in check mode" in out
+    [request] = fake.requests
+    assert (["web-01"], True) == (request.hosts, request.check_mode)
+    refused = harness.say("patch web-01 \u2014chek", OPERATOR)
+    assert 2 == harness.last_exit
+    assert "`\u2014chek` is not an option of this command. Did you mean `--check`" in refused

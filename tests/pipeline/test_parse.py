@@ -6,11 +6,11 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bot.pipeline.inventory import Inventory, load_inventory
-from bot.pipeline.parse import BuiltinCall, Invocation, parse
+from bot.pipeline.parse import BuiltinCall, Invocation, parse, registered_builtins
 from bot.pipeline.specs import CommandSpec, ParamType, load_specs
 from bot.platform.errors import ParseError
 from tests.conftest import write_config
@@ -204,6 +204,56 @@ def test_refused_with_a_useful_message(world, text, fragments):
 
 
 @pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("patch web-01 \u2014check", "patch web-01 --check"),  # iOS: em dash
+        ("patch web-01 \u2013check", "patch web-01 --check"),  # en dash
+        ("patch web-01 \u2010check", "patch web-01 --check"),  # Unicode hyphen
+        ("patch web-01 \u2212check", "patch web-01 --check"),  # minus sign
+        ("patch web-01 \u2014-check", "patch web-01 --check"),  # "---" on iOS
+        ("patch web-01 -check", "patch web-01 --check"),
+        ("patch web-01 -CHECK", "patch web-01 --check"),
+        ("patch web-01 \u2014security-only", "patch web-01 --security-only"),
+        ("patch web-01 -security-only", "patch web-01 --security-only"),
+        ("patch web-01 \u2014serial 3", "patch web-01 --serial 3"),
+        ("patch web-01 -serial=3 \u2014check", "patch web-01 --check --serial 3"),
+        ("patch web-01 \u2014reboot always", "patch web-01 --reboot always"),
+        ("echo fast for 2m on local \u2014dry-run", "echo fast for 2m on local --dry-run"),
+    ],
+)
+def test_phone_dashes_and_single_hyphens_read_as_flags(world, text, normalized):
+    """A smart dash or a single hyphen before a known flag name is read as `--`."""
+    invocation = run(world, text)
+    assert isinstance(invocation, Invocation)
+    assert normalized == invocation.normalized()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("patch web \u2014chek", ["`\u2014chek` is not an option", "Did you mean `--check`"]),
+        ("patch web \u2013serail 2", ["`\u2013serail` is not an option", "`--serial`"]),
+        ("patch web \u2014check=yes", ["`--check` is a switch and takes no value"]),
+        ("patch web \u2014serial 0", ["<serial>: `0` is not a whole number from 1 to 100"]),
+        ("patch web \u2014serial", ["`--serial` needs a value"]),
+        ("patch web -check \u2014check", ["`--check` is given twice"]),
+        ("patch web --serial -1", ["<serial>: `-1` is not a whole number"]),
+        ("patch web --serial \u22121", ["<argument>: `\u22121` contains MINUS SIGN"]),
+        ("patch web --reboot -always", ["<reboot>: `-always` is not allowed"]),
+        ("patch web -chek", ["Unexpected `-chek`"]),
+        ("status \u2014check", ["`\u2014check` is not an option", "Usage: `status <targets>`"]),
+    ],
+)
+def test_phone_dashes_are_validated_like_any_flag(world, text, fragments):
+    """A flag typed with a phone's dash gets exactly the checks and hints of the `--` spelling;
+    a negative number stays a (refused) number."""
+    with pytest.raises(ParseError) as caught:
+        run(world, text)
+    for fragment in fragments:
+        assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize(
     ("target", "error"),
     [
         ("all", "is an Ansible host pattern"),
@@ -286,9 +336,20 @@ WORDS = [
     "jobs",
 ]
 
+# Phone spellings of flags and the `--` spelling each means (an unknown one included).
+PHONE_SPELLINGS = {
+    "\u2014check": "--check",
+    "-check": "--check",
+    "\u2013serial": "--serial",
+    "-count": "--count",
+    "\u2014dry-run": "--dry-run",
+    "\u2212serial=2": "--serial=2",
+    "\u2014chek": "--chek",
+}
+
 
 @settings(max_examples=600, deadline=None)
-@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=8))
+@given(st.lists(st.sampled_from(WORDS + list(PHONE_SPELLINGS)), min_size=1, max_size=8))
 def test_everything_accepted_is_within_the_spec(world, words):
     """Whatever is accepted has inventory hosts only and values inside each parameter's bounds."""
     _, inventory = world
@@ -309,6 +370,27 @@ def test_everything_accepted_is_within_the_spec(world, words):
             assert inventory.resolve(value) == result.hosts
         else:
             assert isinstance(value, bool)
+
+
+def outcome(world, text: str) -> tuple[str, tuple[str, ...], dict[str, object]] | str:
+    """What parsing ``text`` gives: the invocation's meaning, or "refused"."""
+    try:
+        result = run(world, text)
+    except ParseError:
+        return "refused"
+    assert isinstance(result, Invocation)
+    return (result.normalized(), result.hosts, dict(result.values))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(WORDS + list(PHONE_SPELLINGS)), min_size=1, max_size=8))
+def test_phone_spellings_mean_what_the_double_hyphen_means(world, words):
+    """Oracle: a command typed with phone dashes or single hyphens before flag names is
+    accepted or refused exactly as the same command typed with `--` (builtins read their own
+    words and are left out)."""
+    assume(words[0] not in registered_builtins())
+    typed = [PHONE_SPELLINGS.get(word, word) for word in words]
+    assert outcome(world, " ".join(typed)) == outcome(world, " ".join(words))
 
 
 def test_help_usage_lines(world):
