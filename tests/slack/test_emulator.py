@@ -186,6 +186,29 @@ def test_invalid_blocks_say_where(client: WebClient) -> None:
     assert client.chat_postMessage(channel=OPS, text="t", blocks=[_section("z")] * 50)["ok"]
 
 
+def test_blocks_text_over_12000_characters_is_refused(
+    emulator: SlackEmulator, client: WebClient
+) -> None:
+    """Blocks each within limits but over 12,000 characters together are refused everywhere."""
+    fits = [_section("a" * 3000)] * 4  # 12,000: accepted
+    too_long = [*fits, _section("b")]  # 12,001
+    posted = client.chat_postMessage(channel=OPS, text="t", blocks=fits)
+    assert posted["ok"]
+    calls = {
+        "chat.postMessage": {"channel": OPS, "text": "t", "blocks": too_long},
+        "chat.update": {"channel": OPS, "ts": posted["ts"], "text": "t", "blocks": too_long},
+        "chat.postEphemeral": {"channel": OPS, "user": ALICE, "text": "t", "blocks": too_long},
+        "views.publish": {"user_id": ALICE, "view": {"type": "home", "blocks": too_long}},
+    }
+    for method, arguments in calls.items():
+        with pytest.raises(SlackApiError) as excinfo:
+            client.api_call(method, json=arguments)
+        assert excinfo.value.response.data == {"ok": False, "error": "msg_blocks_too_long"}
+        assert emulator.calls_to(method)[-1].response["error"] == "msg_blocks_too_long"
+    assert emulator.message(OPS, posted["ts"]) is not None
+    assert emulator.home(ALICE) is None
+
+
 def test_channel_membership_and_archival(emulator: SlackEmulator, client: WebClient) -> None:
     emulator.add_channel("C0OUTSIDE", "outside", is_member=False)
     emulator.add_channel("C0SECRET", "secret", is_private=True, is_member=False)

@@ -12,6 +12,7 @@ method and a bot token on `apps.connections.open`, `unknown_method` (before
 authentication, like Slack), the documented errors of each method
 (`channel_not_found`, `not_in_channel`, `is_archived`, `message_not_found`,
 `cant_update_message`, `msg_too_long`, `no_text`, `invalid_blocks`,
+`msg_blocks_too_long` (all block text together over 12,000 characters),
 `user_not_found`, `user_not_in_channel`, `no_such_subteam`, `hash_conflict`,
 `invalid_arguments` with `response_metadata.messages`), and the response
 shapes of the methods below.
@@ -28,7 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.slack.blocks import MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, validate_blocks
+from tests.slack.blocks import (
+    MAX_BLOCKS_TEXT,
+    MAX_MESSAGE_BLOCKS,
+    MAX_VIEW_BLOCKS,
+    blocks_text_length,
+    validate_blocks,
+)
 from tests.slack.model import (
     APP_ID,
     BOT_ID,
@@ -158,6 +165,8 @@ def _blocks(params: dict[str, Any]) -> list[dict[str, Any]] | None:
     errors = validate_blocks(blocks, "/blocks", MAX_MESSAGE_BLOCKS)
     if errors:
         raise ApiError("invalid_blocks", errors=errors, response_metadata={"messages": errors})
+    if blocks_text_length(blocks) > MAX_BLOCKS_TEXT:
+        raise ApiError("msg_blocks_too_long")
     return blocks
 
 
@@ -420,6 +429,8 @@ def views_publish(workspace: Workspace, req: ApiRequest) -> dict[str, Any]:
     errors = validate_blocks(blocks, "/view/blocks", MAX_VIEW_BLOCKS)
     if errors:
         raise _invalid_arguments(*errors)
+    if blocks_text_length(blocks) > MAX_BLOCKS_TEXT:
+        raise ApiError("msg_blocks_too_long")
     previous = workspace.home(user)
     expected = _opt(req.params, "hash")
     if expected is not None and previous is not None and expected != previous.hash:

@@ -126,7 +126,7 @@ class SlackHandlers:
         if reply.outcome is Outcome.NEEDS_APPROVAL and reply.approval is not None:
             note = self._post_approval(client, reply.approval, channel, thread_ts)
             reply = Reply(reply.outcome, f"{reply.text}\n{note}", approval=reply.approval)
-        return reply, reply_blocks(reply.text)
+        return reply, reply_blocks(reply.text, job=reply.job.id if reply.job else None)
 
     def _learn_zone(self, client: WebClient, user: str, command_text: str) -> None:
         """Before a `toil` command: the person's timezone from Slack, if not cached."""
@@ -262,7 +262,8 @@ class SlackHandlers:
         self.bot.record_confirmation(request, True)
         reply = self.bot.handle(request)
         self.prompts.settle(token, CONFIRMED, reply.job.id if reply.job else None, reply.text)
-        respond(text=escape(reply.text), blocks=reply_blocks(reply.text), replace_original=True)
+        blocks = reply_blocks(reply.text, job=reply.job.id if reply.job else None)
+        respond(text=escape(reply.text), blocks=blocks, replace_original=True)
 
     def decline(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()

@@ -1,7 +1,10 @@
-"""Block Kit views within Slack's limits: 50 blocks a message, 3000 characters a section.
+"""Block Kit views within Slack's limits: 50 blocks a message, 3000 characters a section,
+and about 12,000 characters of text in all the blocks of a message together.
 
-Text that does not fit is never cut silently: ``fits`` says so, and the caller
-posts the full text as a file in the thread.
+The total is measured, not guessed from the block count: Slack refuses a message over it
+with ``msg_blocks_too_long`` although every block is within its own limit. A job table that
+does not fit becomes a summary (``JobView.complete`` is False) and the caller posts the full
+text as a file in the thread; other long text is cut with a note saying so.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.execution import render
-from bot.execution.records import JobRecord
+from bot.execution.records import HostResult, HostStatus, JobRecord
 from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.mrkdwn import Mrkdwn, escape
 
@@ -19,7 +22,26 @@ if TYPE_CHECKING:
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
+# Slack's total for the text of all blocks of a message (slackapi/bolt-js#2509). Slack counts
+# in ways it does not document (#2867: refused at 11,341 by a text-only count), so toilbot
+# stays well below it.
+MAX_MESSAGE_TEXT = 12000
+TEXT_BUDGET = 10000
+SUMMARY_HOSTS = 10  # host lines in the summary of a job too large for one message
+SUMMARY_LINE = 200  # characters of one host line there
 Block = dict[str, Any]
+
+
+def text_length(value: Any) -> int:
+    """The characters of every ``text`` string in blocks (sections, buttons, confirm dialogs)."""
+    if isinstance(value, list):
+        return sum(text_length(item) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    return sum(
+        len(item) if key == "text" and isinstance(item, str) else text_length(item)
+        for key, item in value.items()
+    )
 
 
 def section(text: str) -> Block:
@@ -47,7 +69,7 @@ def _chunks(text: str, size: int) -> list[str]:
     return pieces
 
 
-def text_blocks(text: str, *, code: bool = False) -> list[Block]:
+def _sections(text: str, code: bool) -> list[Block]:
     fence = 8 if code else 0  # room for ``` and newlines
     blocks = []
     for piece in _chunks(escape(text), MAX_SECTION - fence):  # measured as Slack gets it
@@ -56,12 +78,42 @@ def text_blocks(text: str, *, code: bool = False) -> list[Block]:
     return blocks
 
 
-def reply_blocks(text: str) -> list[Block]:
+def text_blocks(
+    text: str, *, code: bool = False, budget: int = TEXT_BUDGET, job: int | None = None
+) -> list[Block]:
+    """``text`` in sections of at most 3000 characters, ``budget`` characters in all.
+
+    Text over the budget is cut at a line end, with a note saying how much is missing
+    and, for a job's text, where the whole of it is (``job``).
+    """
+    blocks = _sections(text, code)
+    if text_length(blocks) <= budget and len(blocks) < MAX_BLOCKS:
+        return blocks
+    lines = [
+        line[i : i + 1000] for line in text.splitlines() for i in range(0, len(line) or 1, 1000)
+    ]
+    note = section(slack_text.cut_to_fit(len(lines), job))  # the longest the note can be
+
+    def fits(kept: int) -> bool:
+        shown = _sections("\n".join(lines[:kept]), code)
+        return text_length([*shown, note]) <= budget and len(shown) < MAX_BLOCKS
+
+    low, high = 0, len(lines)  # fits(low); the most lines that fit, in log2(lines) measures
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    shown = _sections("\n".join(lines[:low]), code) if low else []
+    return [*shown, section(slack_text.cut_to_fit(len(lines) - low, job))]
+
+
+def reply_blocks(text: str, *, job: int | None = None) -> list[Block]:
     """A reply: prose as is; tables (lines indented by the renderer) in monospace."""
     head, _, rest = text.partition("\n")
     if rest and any(line.startswith("  ") for line in rest.splitlines()):
-        return [section(head), *text_blocks(rest, code=True)]
-    return text_blocks(text)
+        first = section(head)
+        budget = TEXT_BUDGET - text_length(first)
+        return [first, *text_blocks(rest, code=True, budget=budget, job=job)]
+    return text_blocks(text, job=job)
 
 
 @dataclass(frozen=True)
@@ -76,23 +128,48 @@ class JobView:
 
 
 def job_blocks(record: JobRecord, output: list[str] | None = None) -> JobView:
-    """The job message: summary, per-host table, a Cancel button while it runs."""
+    """The job message: summary, per-host table, a Cancel button while it runs.
+
+    When the table would take Slack over its total (``TEXT_BUDGET``, measured) or over 50
+    blocks, the message is a summary instead: the outcome, the counts, the failed hosts
+    first and at most ``SUMMARY_HOSTS`` host lines; ``complete`` is False and the caller
+    posts ``text`` as a file in the thread.
+    """
     full = render.job_text(record, output)
     head, _, table = full.partition("\n")
-    blocks: list[Block] = [section(head), *text_blocks(table, code=True)]
+    blocks: list[Block] = [section(head), *_sections(table, code=True)]
     actions = [] if record.status.terminal else [_cancel_button(record.id)]
-    complete = len(blocks) + len(actions) <= MAX_BLOCKS
+    complete = (
+        len(blocks) + len(actions) <= MAX_BLOCKS
+        and text_length(blocks) + text_length(actions) <= TEXT_BUDGET
+    )
     if not complete:
-        blocks = [
-            section(head),
-            section(render.summary_line(record)),
-            section(
-                f"The per-host results of {len(record.hosts)} hosts are in the thread, as a file."
-            ),
-        ]
+        blocks = _summary_blocks(record, head)
     if actions:
         blocks.append({"type": "actions", "elements": actions})
     return JobView(blocks, full, complete)
+
+
+def _summary_blocks(record: JobRecord, head: str) -> list[Block]:
+    """Outcome first, then what ran, the first host lines (failed first), where the rest is."""
+    bad = (HostStatus.FAILED, HostStatus.UNREACHABLE)
+    hosts = sorted(
+        record.hosts,
+        key=lambda h: record.results.get(h, HostResult(h)).status not in bad,
+    )
+    width = max((len(h) for h in hosts[:SUMMARY_HOSTS]), default=4)
+    lines = [
+        render.host_line(record.results.get(h, HostResult(h)), width)[:SUMMARY_LINE]
+        for h in hosts[:SUMMARY_HOSTS]
+    ]
+    if len(hosts) > SUMMARY_HOSTS:
+        lines.append(slack_text.more_hosts(len(hosts) - SUMMARY_HOSTS))
+    return [
+        section(render.summary_line(record)),
+        section(head),
+        *_sections("\n".join(lines), code=True),
+        section(slack_text.results_in_file(len(record.hosts))),
+    ]
 
 
 def _cancel_button(job_id: int) -> Block:
@@ -232,7 +309,10 @@ def home_view(
         section("*Your recent results*" if recent else "*Your recent results*\nNo jobs yet.")
     )
     for record in recent[:15]:
-        blocks.append(section(f"`{record.command}`\n{render.summary_line(record)}"))
+        line = section(f"`{record.command}`\n{render.summary_line(record)}")
+        if text_length([*blocks, line]) > TEXT_BUDGET - 100:  # room for the footer
+            break  # Slack's total for a view: the newest results are shown
+        blocks.append(line)
     blocks.append(
         {
             "type": "context",

@@ -5,7 +5,9 @@ result, a schedule's notice, a still-working DM, a weekly DM). It calls the
 Web API at once; when Slack is rate limiting, failing (5xx) or unreachable,
 the call is kept in the outbox and :func:`deliver_due` makes it later. An
 answer that no retry will change (no such channel, a user who cannot get a
-DM) is not kept: it is logged and returned, so the caller can say so.
+DM) is not kept: it is logged and returned, so the caller can say so. A
+message whose blocks Slack refuses (``msg_blocks_too_long``, ``invalid_blocks``)
+is sent again as short text without blocks rather than dropped.
 
 The outbox is a Redis sorted set of pending Web API calls scored by when to
 try next, with exponential backoff. Any process with a Slack client drains it;
@@ -19,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,9 @@ MAX_BACKOFF = 300
 TRANSIENT = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+# Slack's words for "these blocks, never": the message goes again as text only.
+BAD_BLOCKS = frozenset({"msg_blocks_too_long", "invalid_blocks"})
+SHORT_TEXT = 1000  # characters of the text-only message when no fallback text is given
 
 
 class Delivered(StrEnum):
@@ -49,6 +54,7 @@ class Delivery:
     outcome: Delivered
     answer: dict[str, Any] = field(default_factory=dict)  # Slack's answer when SENT
     error: str = ""  # why it was not sent now: Slack's error code, or the exception
+    text_only: bool = False  # SENT without its blocks, which Slack refused (``error`` says why)
 
     @property
     def sent(self) -> bool:
@@ -68,11 +74,19 @@ def retryable(exc: Exception) -> bool:
 
 
 def deliver(
-    r: redis.Redis, client: WebClient, method: str, args: dict[str, Any], *, about: str
+    r: redis.Redis,
+    client: WebClient,
+    method: str,
+    args: dict[str, Any],
+    *,
+    about: str,
+    fallback: str | None = None,
 ) -> Delivery:
     """Call ``method`` (chat.postMessage, chat.update...) now, or keep it for later.
 
-    ``about`` names the delivery in log lines ("job 12: result").
+    ``about`` names the delivery in log lines ("job 12: result"). If Slack refuses the
+    blocks, the message is sent as ``fallback`` (default: the start of ``args["text"]``)
+    without blocks.
     """
     try:
         answer = client.api_call(method, json=args)
@@ -82,10 +96,30 @@ def deliver(
             log.warning("%s: Slack did not take it yet (%s); kept in the outbox", about, error)
             put(r, method, args)
             return Delivery(Delivered.KEPT, error=error)
-        log.error("%s: Slack refused it (%s); dropped", about, error)
-        return Delivery(Delivered.REFUSED, error=error)
+        plain = _text_only(method, args, error, fallback)
+        if plain is None:
+            log.error("%s: Slack refused it (%s); dropped", about, error)
+            return Delivery(Delivered.REFUSED, error=error)
+        log.warning("%s: Slack refused its blocks (%s); sent as text only", about, error)
+        again = deliver(r, client, method, plain, about=about)
+        return replace(again, text_only=True, error=again.error or error)
     data = answer.data
     return Delivery(Delivered.SENT, dict(data) if isinstance(data, dict) else {})
+
+
+def _text_only(
+    method: str, args: dict[str, Any], error: str, fallback: str | None
+) -> dict[str, Any] | None:
+    """The same message as text without blocks, if Slack refused only its blocks."""
+    if error not in BAD_BLOCKS or not args.get("blocks") or not method.startswith("chat."):
+        return None
+    text = fallback if fallback is not None else str(args.get("text") or "")[:SHORT_TEXT]
+    plain = {**args, "text": text or error}
+    if method == "chat.update":
+        plain["blocks"] = []  # an empty list clears the blocks of the message edited
+    else:
+        plain.pop("blocks")
+    return plain
 
 
 def put(r: redis.Redis, method: str, args: dict[str, Any], attempt: int = 0) -> None:
@@ -111,7 +145,12 @@ def deliver_due(r: redis.Redis, client: WebClient, limit: int = 20) -> int:
             delivered += 1
         except Exception as exc:
             if not retryable(exc):
-                log.error("dropping Slack delivery %s: %s", item["method"], _error(exc))
+                plain = _text_only(item["method"], item["args"], _error(exc), None)
+                if plain is None:
+                    log.error("dropping Slack delivery %s: %s", item["method"], _error(exc))
+                else:  # blocks refused: as text, now or (kept) later
+                    log.warning("Slack refused the blocks of %s (%s)", item["method"], _error(exc))
+                    put(r, item["method"], plain, item["attempt"])
                 continue
             log.warning("Slack did not take %s (%s); will retry", item["method"], _error(exc))
             put(r, item["method"], item["args"], item["attempt"] + 1)

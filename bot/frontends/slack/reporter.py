@@ -15,10 +15,13 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.execution import render
 from bot.execution.jobs import Jobs
 from bot.execution.records import JobRecord, JobStatus
 from bot.frontends.slack import outbox
+from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import job_blocks
+from bot.frontends.slack.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +100,15 @@ class JobReporter:
             except Exception as exc:
                 log.info("job %s: progress edit skipped (%s)", self.job_id, exc)
             return
-        sent = outbox.deliver(self.jobs.r, self.client, method, args, about=f"job {self.job_id}")
-        if not sent.sent or view.complete:
+        sent = outbox.deliver(
+            self.jobs.r,
+            self.client,
+            method,
+            args,
+            about=f"job {self.job_id}",
+            fallback=escape(slack_text.job_text_only(render.summary_line(record), self.job_id)),
+        )
+        if not sent.sent or (view.complete and not sent.text_only):
             return
         if method == "chat.postMessage":  # the start was not posted: this is the message
             self.channel, self.ts = sent.answer.get("channel"), sent.answer.get("ts")

@@ -244,3 +244,27 @@ def already_confirming() -> str:
 
 def already_declined() -> str:
     return "Already answered with Don't run it: nothing was run. Type the command again to run it."
+
+
+# --- text too long for one Slack message (blocks.py) --------------------------------
+
+
+def cut_to_fit(lines: int, job: int | None) -> str:
+    """The note at the end of text cut to Slack's size for one message."""
+    where = f" The whole of job {job} is a file in its message's thread." if job else ""
+    return (
+        f"_… {lines} more lines not shown: a Slack message holds about 12,000 characters._{where}"
+    )
+
+
+def more_hosts(count: int) -> str:
+    return f"  … and {count} more hosts"
+
+
+def results_in_file(hosts: int) -> str:
+    return f"The per-host results of {hosts} hosts are in the thread, as a file."
+
+
+def job_text_only(outcome: str, job: int) -> str:
+    """A job's final message when Slack refused its blocks: the outcome, where the rest is."""
+    return f"{outcome} The per-host results are a file in this thread; `job {job}` shows them too."

@@ -149,3 +149,21 @@ def test_not_in_channel_falls_back_to_a_dm(env, r, tmp_path, slack, client):
     reporter.finish()
     dm = slack.dm_channel(ADMIN)
     assert dm is not None and slack.messages(dm)
+
+
+@pytest.mark.parametrize("error", ["msg_blocks_too_long", "invalid_blocks"])
+def test_refused_blocks_become_a_short_text_message(env, r, tmp_path, slack, client, error):
+    """Slack refusing the final blocks: the result goes as outcome-first text, with the file."""
+    bot = big_bot(env, r, tmp_path, 2)
+    job_id = running_job(bot, "fleet")
+    reporter = JobReporter(client, bot.jobs, job_id)
+    reporter.start()
+    bot.jobs.finish(job_id, JobStatus.RUNNING, JobStatus.SUCCEEDED, None)
+    slack.fail("chat.update", 200, error=error)
+    reporter.finish()
+    [message] = [m for m in slack.messages(CHANNEL) if m.thread_ts in (None, m.ts)]
+    assert message.text.startswith(f"Job {job_id} succeeded")
+    assert not message.blocks  # no Cancel button left behind
+    [upload] = slack.files
+    assert message.ts == upload.thread_ts
+    assert 0 == outbox.pending(r)

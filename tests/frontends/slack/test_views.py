@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -9,10 +10,13 @@ import pytest
 from bot.execution.records import HostResult, HostStatus, JobRecord, JobStatus
 from bot.frontends.slack.blocks import (
     MAX_BLOCKS,
+    MAX_MESSAGE_TEXT,
     MAX_SECTION,
+    TEXT_BUDGET,
     job_blocks,
     reply_blocks,
     text_blocks,
+    text_length,
 )
 from bot.frontends.slack.settings import slack_settings
 from bot.platform.errors import ConfigError
@@ -46,11 +50,49 @@ def section_texts(blocks):
 
 
 def test_long_text_is_split_not_cut():
-    """Text over 3000 characters becomes several sections holding all of it."""
-    text = "\n".join(f"line {i} " + "y" * 90 for i in range(200))
+    """Text over 3000 characters (within the message total) becomes sections holding all of it."""
+    text = "\n".join(f"line {i} " + "y" * 90 for i in range(80))
     blocks = text_blocks(text)
     assert all(len(t) <= MAX_SECTION for t in section_texts(blocks))
     assert text.replace("\n", "") == "".join(section_texts(blocks)).replace("\n", "")
+
+
+@pytest.mark.parametrize("job", [None, 12])
+def test_text_over_the_message_total_is_cut_with_a_note(job):
+    """Text over Slack's total for one message is cut at a line end, saying what is missing."""
+    text = "\n".join(f"line {i} " + "y" * 90 for i in range(400))
+    blocks = reply_blocks("Head:\n" + text, job=job)
+    assert text_length(blocks) <= TEXT_BUDGET < MAX_MESSAGE_TEXT
+    note = section_texts(blocks)[-1]
+    shown = sum(t.count("line ") for t in section_texts(blocks))
+    assert f"{400 - shown} more lines not shown" in note
+    assert ("job 12" in note) == (job == 12)
+
+
+def test_one_huge_line_is_cut_too():
+    """A text without line ends is still kept under the total."""
+    blocks = text_blocks("z" * 50_000)
+    assert text_length(blocks) <= TEXT_BUDGET
+    assert "more lines not shown" in section_texts(blocks)[-1]
+
+
+def test_job_message_size_is_measured_not_counted_in_blocks():
+    """10 blocks of 2,500 characters is a summary: outcome first, failed hosts first, bounded."""
+    done = record(0, JobStatus.FAILED)
+    names = [f"host-{i}" for i in range(12)]
+    packages = [f"package-{n}-1.2.3-4.el9.x86_64" for n in range(118)]
+    results = {h: HostResult(h, HostStatus.OK, report={"pending": packages}) for h in names}
+    results["host-9"] = HostResult("host-9", HostStatus.FAILED, failed_task="Check", message="no")
+    big = dataclasses.replace(done, hosts=names, results=results)
+    view = job_blocks(big)
+    assert not view.complete
+    assert text_length(view.blocks) <= TEXT_BUDGET
+    texts = section_texts(view.blocks)
+    assert texts[0].startswith("Job 7 failed")
+    table = texts[2]
+    assert table.index("host-9") < table.index("host-0")
+    assert "… and 2 more hosts" in table
+    assert "package-117" in view.text  # the file has all of it
 
 
 def test_a_running_job_has_a_cancel_button_and_a_finished_one_not():
