@@ -167,3 +167,15 @@ def test_refused_blocks_become_a_short_text_message(env, r, tmp_path, slack, cli
     [upload] = slack.files
     assert message.ts == upload.thread_ts
     assert 0 == outbox.pending(r)
+
+
+def test_a_kept_delivery_with_refused_blocks_goes_as_text(r, slack, client):
+    """A delivery from the outbox whose blocks Slack refuses is sent as its text, not dropped."""
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}}] * 5
+    outbox.put(
+        r, "chat.postMessage", {"channel": CHANNEL, "text": "Job 3 failed.", "blocks": blocks}
+    )
+    assert 0 == outbox.deliver_due(r, client)  # refused: kept again, as text only
+    assert 1 == outbox.deliver_due(r, client)
+    [message] = slack.messages(CHANNEL)
+    assert "Job 3 failed." == message.text and not message.blocks
