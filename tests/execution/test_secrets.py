@@ -38,16 +38,21 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def files_holding(roots: list[Path], values: list[str], since: float) -> list[str]:
-    """Files under ``roots`` changed since ``since`` whose bytes contain one of ``values``."""
+    """Regular files under ``roots`` changed since ``since`` whose bytes contain one of ``values``.
+
+    The walk stays on each root's file system: a lab host mounts /proc and /sys inside /tmp,
+    where reading some files blocks forever. FIFOs and devices are skipped for the same reason.
+    """
     needles = [v.encode() for v in values]
     found = []
     for root in roots:
-        for directory, _dirs, names in os.walk(root):
+        device = root.stat().st_dev
+        for directory, dirs, names in os.walk(root):
+            dirs[:] = [d for d in dirs if _same_device(Path(directory) / d, device)]
             for name in names:
                 path = Path(directory) / name
                 try:
                     info = path.lstat()
-                    # Regular files only: a FIFO (a lab host's /run has some) would block the read.
                     if not stat.S_ISREG(info.st_mode) or info.st_mtime < since - 1:
                         continue
                     data = path.read_bytes()
@@ -55,6 +60,14 @@ def files_holding(roots: list[Path], values: list[str], since: float) -> list[st
                     continue
                 found += [f"{path}: {n.decode()}" for n in needles if n in data]
     return found
+
+
+def _same_device(path: Path, device: int) -> bool:
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_dev == device
 
 
 def run(
