@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl
 import redis
 
 from bot.frontends.slack import text as slack_text
+from bot.platform.errors import ToilbotError
 from bot.platform.store import Keys
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def replay_key(signature: str) -> str:
     return Keys.slack_request(hashlib.sha256(signature.encode()).hexdigest())
 
 
-class Refused(Exception):
+class RequestRefused(ToilbotError):
     """A request answered here, without reaching Bolt."""
 
     def __init__(self, status: str, body: str, reason: str) -> None:
@@ -63,8 +64,8 @@ class Refused(Exception):
         self.status, self.body, self.reason = status, body, reason
 
 
-def _bad(reason: str) -> Refused:
-    return Refused("400 Bad Request", slack_text.request_refused(reason), reason)
+def _bad(reason: str) -> RequestRefused:
+    return RequestRefused("400 Bad Request", slack_text.request_refused(reason), reason)
 
 
 class SlackGate:
@@ -85,7 +86,7 @@ class SlackGate:
             return self.app(environ, start)
         try:
             raw, body = self._admit(environ)
-        except Refused as refused:
+        except RequestRefused as refused:
             log.info("slack request refused: %s", refused.reason)
             return _answer(start, refused.status, "text/plain; charset=utf-8", refused.body)
         except redis.RedisError as exc:
@@ -104,7 +105,7 @@ class SlackGate:
         signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", ""))
         now = self.clock()
         if not self._signed(raw, stamp, signature, now):
-            raise Refused("401 Unauthorized", slack_text.request_unsigned(), "bad signature")
+            raise RequestRefused("401 Unauthorized", slack_text.request_unsigned(), "bad signature")
         body = _parse(raw, str(environ.get("CONTENT_TYPE", "")))
         missing = missing_field(body)
         if missing:
@@ -149,7 +150,7 @@ def _read(environ: WSGIEnvironment) -> bytes:
 
 
 def _parse(raw: bytes, content_type: str) -> dict[str, Any]:
-    """The body as Bolt will parse it, or Refused: Slack sends JSON or a form, never empty."""
+    """The body as Bolt will parse it; RequestRefused if Slack could not have sent it."""
     kind = content_type.split(";")[0].strip().lower()
     if not raw:
         raise _bad("no body")
