@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 def echoed(word: str, limit: int = 40) -> str:
     """A word a person typed, safe to echo: short, and no backticks or Slack <...> markup."""
     short = word if len(word) <= limit else word[:limit] + "…"
-    return short.replace("`", "'").replace("<", "‹").replace(">", "›")
+    return typed(short.replace("`", "'"))
 
 
 def typed(text: str) -> str:
