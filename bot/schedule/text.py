@@ -29,6 +29,13 @@ def cron_bad_field(expression: str, field: str, raw: str, low: int, high: int) -
     )
 
 
+def cron_never(expression: str) -> str:
+    return (
+        f'The cron expression "{expression}" never fires: no month it names has that day. '
+        "Pick a day the month has, or `L` for its last day."
+    )
+
+
 # --- `schedule add` options ---------------------------------------------------
 
 

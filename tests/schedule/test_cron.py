@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -32,6 +33,8 @@ def iso(epoch: int) -> str:
         ("@weekly", "2026-11-22 12:00", "2026-11-29 00:00"),
         ("0 9 * JAN MON", "2026-11-22 00:00", "2027-01-04 09:00"),
         ("59 23 31 12 *", "2026-12-31 23:59", "2027-12-31 23:59"),
+        ("0 0 L * *", "2026-02-10 00:00", "2026-02-28 00:00"),  # the last day of the month
+        ("0 9 * * MON#1", "2026-11-22 00:00", "2026-12-07 09:00"),  # the first Monday
     ],
 )
 def test_next_fire_time_in_utc(expression, after, expected):
@@ -63,19 +66,86 @@ def test_a_time_the_clocks_repeat_fires_once():
     assert ["2026-10-25 00:30", "2026-10-26 01:30"] == fires
 
 
-def test_every_minute_through_the_repeated_hour_never_goes_back():
-    """Fire times only increase through a fall-back night; none is produced twice."""
+def oslo(epoch: int) -> str:
+    """A fire time as Oslo wall clock with its offset: 02:30+02 is summer time, 02:30+01 winter."""
+    return datetime.fromtimestamp(epoch, ZoneInfo("Europe/Oslo")).strftime("%H:%M%z")[:-2]
+
+
+@pytest.mark.parametrize(
+    ("night", "after", "until", "expected"),
+    [
+        # spring 2026-03-29: at 02:00+01 the clocks jump to 03:00+02; 02:00-02:59 never happen
+        (
+            "spring",
+            "2026-03-28 23:00",  # 00:00+01
+            "2026-03-29 02:00",  # 04:00+02
+            ["00:30+01", "01:00+01", "01:30+01", "03:00+02", "03:30+02", "04:00+02"],
+        ),
+        # autumn 2026-10-25: at 03:00+02 the clocks go back to 02:00+01; 02:00-02:59 happen twice
+        (
+            "autumn",
+            "2026-10-24 23:00",  # 01:00+02
+            "2026-10-25 03:00",  # 04:00+01
+            [
+                *["01:30+02", "02:00+02", "02:30+02"],
+                *["02:00+01", "02:30+01", "03:00+01", "03:30+01", "04:00+01"],
+            ],
+        ),
+    ],
+)
+def test_every_half_hour_across_both_oslo_dst_changes(night, after, until, expected):
+    """`*/30` follows the real clock: fires in both passes of the repeated hour, every 30 min."""
+    cron = parse_cron("*/30 * * * *", "Europe/Oslo")
+    fires = list(cron.between(utc(after), utc(until)))
+    assert expected == [oslo(f) for f in fires]
+    gaps = {b - a for a, b in itertools.pairwise(fires)}
+    assert {1800} == gaps  # the skipped hour costs no real time, the repeated one is real time
+
+
+def test_every_minute_through_the_repeated_hour_runs_both_passes():
+    """Fire times only increase through a fall-back night; every real minute fires once."""
     cron = parse_cron("* * * * *", "Europe/Oslo")
     fires = list(cron.between(utc("2026-10-24 23:30"), utc("2026-10-25 02:30")))
-    gaps = [b - a for a, b in itertools.pairwise(fires)]
-    assert sorted(set(fires)) == fires
-    # 02:00-02:59 local run once (00:00-00:59 UTC); the repeat hour runs nothing: one 61-min gap
-    assert [3660] == [g for g in gaps if g != 60]
+    assert list(range(utc("2026-10-24 23:31"), utc("2026-10-25 02:30") + 1, 60)) == fires
 
 
-def test_a_date_that_never_comes_never_fires():
-    """February 30th: no fire time, and the search stops."""
-    assert None is parse_cron("0 0 30 2 *", "UTC").next_after(utc("2026-01-01 00:00"))
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("0 * * * *", ["01:00+02", "02:00+02", "02:00+01", "03:00+01", "04:00+01"]),  # hourly
+        ("30 2 * * *", ["02:30+02"]),  # a time of day: once, at its first occurrence
+        ("0,30 2 * * *", ["02:00+02", "02:30+02"]),  # a list of times of day: each once
+        ("0 1-3 * * *", ["01:00+02", "02:00+02", "03:00+01"]),  # a range of hours: each once
+    ],
+)
+def test_fall_back_night_hourly_follows_the_clock_times_of_day_fire_once(expression, expected):
+    """The rule: minute or hour starting with `*` runs both passes; a named time runs once."""
+    cron = parse_cron(expression, "Europe/Oslo")
+    fires = cron.between(utc("2026-10-24 22:30"), utc("2026-10-25 03:00"))
+    assert expected == [oslo(f) for f in fires]
+
+
+def test_started_inside_the_repeated_hour_a_time_already_fired_waits_a_day():
+    """At 02:45+01 (the second pass), 02:30 already fired at 02:30+02: next is tomorrow."""
+    cron = parse_cron("30 2 * * *", "Europe/Oslo")
+    assert "2026-10-26 01:30" == iso(cron.next_after(utc("2026-10-25 01:45")))
+    assert "2026-10-25 01:30" == iso(
+        parse_cron("30 * * * *", "Europe/Oslo").next_after(utc("2026-10-25 01:15"))
+    )
+
+
+def test_skipped_times_of_day_collapse_into_one_fire_at_the_jump():
+    """02:15 and 02:45 do not exist on 2026-03-29: one run at 03:00+02, not two."""
+    cron = parse_cron("15,45 2 * * *", "Europe/Oslo")
+    fires = [iso(f) for f in cron.between(utc("2026-03-28 12:00"), utc("2026-03-30 12:00"))]
+    assert ["2026-03-29 01:00", "2026-03-30 00:15", "2026-03-30 00:45"] == fires
+
+
+def test_a_date_that_never_comes_is_refused():
+    """February 30th: refused when written, with what to do instead."""
+    with pytest.raises(ParseError) as caught:
+        parse_cron("0 0 30 2 *", "UTC")
+    assert "never fires: no month it names has that day" in str(caught.value)
 
 
 def test_every_is_anchored_to_the_epoch():
@@ -97,6 +167,8 @@ def test_every_is_anchored_to_the_epoch():
         ("*/0 * * * *", "UTC", "the minute field `*/0`"),
         ("0 3 * * SUN", "Mars/Olympus", "`Mars/Olympus` is not an IANA timezone"),
         ("0 3 * * SUN", "../../etc/passwd", "is not an IANA timezone"),
+        ("0 3 * * 5L/2", "UTC", "the day of week field `5L/2`"),
+        ("0 3 * * * *", "UTC", "has 6 field(s); it needs 5"),
     ],
 )
 def test_bad_cron_says_which_field_and_how_to_fix_it(expression, timezone, fragment):
