@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.config.settings import load_settings
 from bot.config.wiring import Assembly
+from bot.frontends import health
 from bot.frontends import text as frontend_text
 from bot.frontends.console import EXIT_CONFIG, EXIT_REFUSED, Session, console
 from bot.frontends.wiring import assemble
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         help="fire scheduled runs (run several for high availability: one leads at a time)",
     )
     sub.add_parser("check", help="validate config, specs, policy, inventory and playbooks")
+    health.add_parser(sub)
     sv = sub.add_parser(
         "serve", help="the Slack app over HTTP (Events API, slash commands, buttons)"
     )
@@ -116,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.command in ("worker", "scheduler", "run") else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "health":
+        return health.run_health(args, sys.stdout)
     if args.command == "check":
         from bot.config.check import run_checks
 

@@ -297,3 +297,48 @@ def audit_trim_done(removed: int, retention_days: int) -> str:
     return (
         f"Removed {removed} audit entries older than {retention_days} days (recorded in the log)."
     )
+
+
+# --- `toilbot health` (a container's healthcheck) --------------------------------------
+
+
+def health_line(ok: bool, detail: str) -> str:
+    return f"{'healthy' if ok else 'UNHEALTHY'}: {detail}"
+
+
+def health_bad_url(url: str) -> str:
+    return f"`{url}` is not an http:// or https:// URL"
+
+
+def health_http_unreachable(url: str, reason: str) -> str:
+    return f"{url} did not answer ({reason})"
+
+
+def health_http_status(url: str, status: int) -> str:
+    return f"{url} answered {status}" + ("" if status == 200 else ", not 200")
+
+
+def health_redis_error(error: str) -> str:
+    return f"Redis did not answer ({error})"
+
+
+def health_worker_alive(count: int, hostname: str) -> str:
+    return f"{count} toilbot worker(s) of host {hostname} registered and running"
+
+
+def health_worker_missing(hostname: str, elsewhere: int) -> str:
+    return (
+        f"no live toilbot worker of host {hostname} is registered with RQ "
+        f"({elsewhere} worker(s) registered in all)"
+    )
+
+
+def health_scheduler_alive(replica: str) -> str:
+    return f"scheduler {replica} is stepping"
+
+
+def health_scheduler_missing(hostname: str, seconds: int, elsewhere: int) -> str:
+    return (
+        f"no scheduler of host {hostname} has stepped in the last {seconds}s "
+        f"({elsewhere} replica(s) seen in all)"
+    )
