@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.platform.formatting import decimal_hours, hours, moment, percent, seconds_text
+from bot.platform.formatting import moment, percent, seconds_text
 
 if TYPE_CHECKING:
     from bot.toil.summary import Summary
@@ -107,45 +107,9 @@ def toil_week(figures: dict[str, Any]) -> str:
 
 def weekly_summary(summary: Summary, names: bool) -> str:
     """The channel's weekly summary (posted by the Slack front end, previewed by the CLI)."""
-    limits = summary.thresholds
-    lines = [
-        f"*Toil ratio, week {summary.week}* ({summary.timezone}): *{percent(summary.ratio)}* "
-        f"operating (target {percent(limits.target)}, limit {percent(limits.action)}; "
-        f"{summary.level}).",
-        f"Last {len(summary.weeks)} weeks, people with data (ratio over them "
-        f"{percent(summary.trend)}):",
-    ]
-    for row in summary.weeks:
-        lines.append(
-            f"  {row.week}  operating {decimal_hours(row.operating)}  coding "
-            f"{decimal_hours(row.coding)}  ratio {percent(row.ratio)}"
-        )
-    change = (
-        f"Week on week: {round(summary.change * 100):+d} points. "
-        if summary.change is not None
-        else ""
-    )
-    lines.append(f"{change}Quarter to date: {percent(summary.quarter)}.")
-    if summary.categories:
-        top = ", ".join(f"{name} {decimal_hours(s)}" for name, s in summary.categories)
-        lines.append(f"Top toil categories: {top}.")
-    if summary.commands:
-        top = "; ".join(
-            f"`{c.spec}` {c.runs} run{'s' if c.runs != 1 else ''}, {hours(c.hands_on)} hands-on, "
-            f"{hours(c.saved)} saved"
-            for c in summary.commands
-        )
-        lines.append(f"Commands: {top}.")
-    lines.append(f"Toil saved by automation: {hours(summary.saved)} (not in the hours above).")
-    if summary.at_limit:
-        lines.append("*At or past the limit: rebalance with the product team.*")
-    if names:
-        people = [f"<@{user}> {percent(rows[-1].ratio)}" for user, rows in summary.people.items()]
-        if people:
-            lines.append("This week by person: " + ", ".join(people) + ".")
-    else:
-        lines.append("Everyone gets their own figures in a DM.")
-    return "\n".join(lines)
+    from bot.toil import text as toil_text  # the toil domain's words; loaded only when used
+
+    return toil_text.weekly_summary(summary, names)
 
 
 def summary_no_channel() -> str:

@@ -1,4 +1,4 @@
-"""The weekly summary's figures: one ISO week and the three before it, for the team and each
+"""The weekly summary's figures: one ISO week and the seven before it, for the team and each
 person. Pure arithmetic over what the ledger holds for those weeks (and the quarter so far).
 
 The team figures count only people with data that week (4 hours or more of
@@ -17,16 +17,36 @@ from bot.toil.model import Kind
 from bot.toil.ratio import Figures, Thresholds, split_categories, team
 from bot.toil.weeks import previous, week_bounds, week_label
 
-WEEKS = 4  # the trend: the reported week and the three before it
+WEEKS = 8  # the trend: the reported week and the seven before it
 TOP = 5  # categories and commands listed
+
+
+def points(ratio: float) -> int:
+    """A ratio as the whole percent shown everywhere (0.414 -> 41): changes are computed from
+    these, so the text never says "44%, 44%, -1 points"."""
+    return round(ratio * 100)
 
 
 @dataclass(frozen=True)
 class WeekRow:
-    week: str
+    week: str  # 2026-W47
     operating: float  # seconds
     coding: float
     ratio: float | None
+    overhead: float = 0.0  # left out of the ratio
+
+    @property
+    def shown(self) -> int | None:
+        """The ratio in whole percent, as the text and the chart show it."""
+        return None if self.ratio is None else points(self.ratio)
+
+
+def change(rows: tuple[WeekRow, ...] | list[WeekRow]) -> int | None:
+    """The last week's shown percent minus the week before's, in points; None without both."""
+    if len(rows) < 2:
+        return None
+    last, before = rows[-1].shown, rows[-2].shown
+    return None if last is None or before is None else last - before
 
 
 @dataclass(frozen=True)
@@ -44,7 +64,6 @@ class Summary:
     thresholds: Thresholds
     weeks: tuple[WeekRow, ...]  # oldest first; the reported week last
     trend: float | None  # the ratio over the WEEKS weeks, weighted by time
-    change: float | None  # week on week, in ratio points (0.03 = 3 points)
     quarter: float | None  # the quarter to the end of the reported week
     categories: tuple[tuple[str, float], ...]  # operating seconds by category, most first
     commands: tuple[CommandRow, ...]  # the reported week's bot jobs by command
@@ -54,6 +73,21 @@ class Summary:
     @property
     def ratio(self) -> float | None:
         return self.weeks[-1].ratio
+
+    @property
+    def change(self) -> int | None:
+        """Week on week in points, from the whole percents shown."""
+        return change(self.weeks)
+
+    @property
+    def limit(self) -> int:
+        return points(self.thresholds.action)
+
+    @property
+    def above_limit(self) -> dict[str, tuple[WeekRow, ...]]:
+        """The people whose reported week shows over the limit (76% > 50%), highest first."""
+        over = {u: rows for u, rows in self.people.items() if (rows[-1].shown or 0) > self.limit}
+        return dict(sorted(over.items(), key=lambda item: (-(item[1][-1].shown or 0), item[0])))
 
     @property
     def level(self) -> str:
@@ -73,7 +107,8 @@ def quarter_start(year: int, week: int, tz: str) -> float:
 
 def _row(label: str, figures: Figures | None) -> WeekRow:
     figures = figures or Figures()
-    return WeekRow(label, figures.operating, figures.coding, figures.ratio)
+    overhead = figures.seconds[Kind.OVERHEAD]
+    return WeekRow(label, figures.operating, figures.coding, figures.ratio, overhead)
 
 
 def build_summary(ledger: Ledger, tz: str, thresholds: Thresholds, year: int, week: int) -> Summary:
@@ -86,7 +121,10 @@ def build_summary(ledger: Ledger, tz: str, thresholds: Thresholds, year: int, we
         entries = ledger.between(start, end)
         figures = team(entries, start, end)
         ratio = figures.ratio
-        rows.append(WeekRow(week_label(y, w), figures.operating, figures.coding, ratio))
+        overhead = sum(
+            f.seconds[Kind.OVERHEAD] for f in figures.people.values() if f.ratio is not None
+        )
+        rows.append(WeekRow(week_label(y, w), figures.operating, figures.coding, ratio, overhead))
         for user in figures.people:
             per_person.setdefault(user, [None] * WEEKS)
         for user, slots in per_person.items():
@@ -97,7 +135,6 @@ def build_summary(ledger: Ledger, tz: str, thresholds: Thresholds, year: int, we
             saved = ledger.saved_between(start, end)
     operating = sum(r.operating for r in rows)
     counted_seconds = operating + sum(r.coding for r in rows)
-    last, before = rows[-1].ratio, rows[-2].ratio
     q_start = quarter_start(year, week, tz)
     q_end = week_bounds(year, week, tz)[1]
     quarter = team(ledger.between(q_start, q_end), q_start, q_end).ratio
@@ -122,7 +159,6 @@ def build_summary(ledger: Ledger, tz: str, thresholds: Thresholds, year: int, we
         thresholds=thresholds,
         weeks=tuple(rows),
         trend=operating / counted_seconds if counted_seconds else None,
-        change=last - before if last is not None and before is not None else None,
         quarter=quarter,
         categories=tuple(categories[:TOP]),
         commands=tuple(command_rows[:TOP]),

@@ -45,3 +45,27 @@ def previous(year: int, week: int, count: int = 1) -> tuple[int, int]:
     monday = dt.date.fromisocalendar(year, week, 1) - dt.timedelta(weeks=count)
     iso = monday.isocalendar()
     return iso.year, iso.week
+
+
+def week_monday(label: str) -> dt.date:
+    """The Monday of a week label ('2026-W47' -> 2026-11-16)."""
+    parsed = parse_week(label)
+    if parsed is None:
+        raise ValueError(f"not a week label: {label!r}")
+    return dt.date.fromisocalendar(*parsed, 1)
+
+
+def week_short(label: str) -> str:
+    """'2026-W47' -> 'W47'."""
+    return label.partition("-")[2] or label
+
+
+def week_span(label: str) -> str:
+    """The days of a week as people read them: '16–22 Nov 2026', '30 Nov – 6 Dec 2026'."""
+    monday = week_monday(label)
+    sunday = monday + dt.timedelta(days=6)
+    if monday.month == sunday.month:
+        return f"{monday.day}–{sunday.day} {sunday:%b %Y}"
+    if monday.year == sunday.year:
+        return f"{monday.day} {monday:%b} – {sunday.day} {sunday:%b %Y}"
+    return f"{monday.day} {monday:%b %Y} – {sunday.day} {sunday:%b %Y}"

@@ -361,6 +361,30 @@ def conversations_info(workspace: Workspace, req: ApiRequest) -> dict[str, Any]:
     return {"channel": _channel(workspace, req.params).to_api()}
 
 
+@method("conversations.list")
+def conversations_list(workspace: Workspace, req: ApiRequest) -> dict[str, Any]:
+    """Public channels, and private ones the bot is in, by id; ``limit`` per page, ``cursor``."""
+    types = set((_opt(req.params, "types") or "public_channel").split(","))
+    limit_arg, cursor = _opt(req.params, "limit") or "100", _opt(req.params, "cursor") or "0"
+    if not limit_arg.isdigit() or not cursor.isdigit():
+        raise _invalid_arguments("[ERROR] limit and cursor must be integers")
+    shown = [
+        c
+        for c in sorted(workspace.channels.values(), key=lambda c: c.id)
+        if not c.is_im
+        and not c.name.startswith("mpdm-")  # group DMs are type mpim
+        and not (c.is_archived and _flag(req.params, "exclude_archived"))
+        and ("private_channel" if c.is_private else "public_channel") in types
+        and (c.is_member or not c.is_private)
+    ]
+    start, limit = int(cursor), max(1, int(limit_arg))
+    more = start + limit < len(shown)
+    return {
+        "channels": [c.to_api() for c in shown[start : start + limit]],
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
 @method("conversations.history")
 def conversations_history(workspace: Workspace, req: ApiRequest) -> dict[str, Any]:
     channel = _channel(workspace, req.params)

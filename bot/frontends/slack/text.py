@@ -143,27 +143,6 @@ def timer_gone() -> str:
     return "That timer is no longer running; nothing changed."
 
 
-def weekly_summary_dm(
-    week: str, rows: Sequence[WeekRow], team_ratio: float | None, thresholds: Thresholds
-) -> str:
-    """A person's own weekly figures; ``rows`` oldest first."""
-    mine = rows[-1]
-    lines = [
-        f"Your toil week {week}: operating {hours(mine.operating)}, coding {hours(mine.coding)}, "
-        f"ratio {percent(mine.ratio)} (target {percent(thresholds.target)}, limit "
-        f"{percent(thresholds.action)}; team {percent(team_ratio)}).",
-        "Your last weeks:",
-    ]
-    for row in rows:
-        lines.append(
-            f"  {row.week}  operating {hours(row.operating)}  coding {hours(row.coding)}  "
-            f"ratio {percent(row.ratio)}"
-        )
-    if mine.ratio is None:
-        lines.append("No data is not 0%: the ratio needs 4 hours of operating plus coding.")
-    return "\n".join(lines)
-
-
 def summary_chart_title(first: str, last: str) -> str:
     return f"Toil ratio, {first} to {last}"
 

@@ -1,6 +1,12 @@
 """The weekly toil summary in Slack: the team's figures and the chart in the configured channel
 (``toil.summary.channel``), and each person's own figures in a DM.
 
+The channel gets one message: the chart uploaded with files_upload_v2, the summary
+text as its initial comment (Slack shows the text, then the image). The comment is
+plain mrkdwn text (Slack ignores ``blocks`` when ``initial_comment`` is given), well
+within Slack's size limits: a few headline lines and three short tables. If Slack
+refuses the upload, the summary is still posted, as a message without the chart.
+
 The scheduler calls :func:`post_weekly_summary` (by default every Monday
 09:00, team time) for the week that just ended; `toilbot toil summary --post`
 does the same by hand.
@@ -8,11 +14,14 @@ does the same by hand.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.frontends import text as frontend_text
 from bot.frontends.scheduler import Task
@@ -23,11 +32,13 @@ from bot.frontends.slack.mrkdwn import escape
 from bot.pipeline.settings import Settings
 from bot.platform.errors import ConfigError, ParseError
 from bot.platform.store import Store
+from bot.toil import text as toil_text
 from bot.toil.chart import chart_png
 from bot.toil.ledger import Ledger
 from bot.toil.summary import Summary, build_summary
 from bot.toil.weeks import parse_week, previous, week_of
 
+log = logging.getLogger(__name__)
 SUMMARY_TASK = "toilbot.weekly-summary"
 SUMMARY_WINDOW = 12 * 3600  # a scheduler back by Monday 21:00 still posts Monday's summary
 
@@ -37,8 +48,7 @@ class Posted:
     summary: Summary
     text: str  # the channel message
     channel: str  # the channel's id
-    ts: str  # the message's ts
-    file_id: str  # the chart
+    file_id: str | None  # the chart, with the text as its initial comment; None: text only
     dms: list[str] = field(default_factory=list)  # people who got their figures
     failed: dict[str, str] = field(default_factory=dict)  # people Slack refused: user -> error
     queued: list[str] = field(default_factory=list)  # DMs kept in the outbox (Slack busy, down)
@@ -83,25 +93,24 @@ def post_weekly_summary(
         )
     summary = weekly_summary(settings, store, week, now)
     text = frontend_text.weekly_summary(summary, settings.toil.summary_names)
-    answer = client.chat_postMessage(channel=channel, text=escape(text), blocks=text_blocks(text))
-    channel_id = str(answer["channel"])
+    channel_id = _channel_id(settings, client, channel)
     first, last = summary.weeks[0].week, summary.weeks[-1].week
-    upload = client.files_upload_v2(
-        channel=channel_id,
-        file=chart_png(summary),
-        filename=f"toil-ratio-{summary.week}.png",
-        title=slack_text.summary_chart_title(first, last),
-        alt_txt=slack_text.summary_chart_title(first, last),
-    )
-    posted = Posted(summary, text, channel_id, str(answer["ts"]), str(upload["file"]["id"]))
-    team_ratio = summary.ratio
-    for user, rows in summary.people.items():
-        args: dict[str, Any] = {
-            "channel": user,
-            "text": slack_text.weekly_summary_dm(
-                summary.week, rows, team_ratio, settings.toil.thresholds
-            ),
-        }
+    try:
+        upload = client.files_upload_v2(
+            channel=channel_id,
+            file=chart_png(summary),
+            filename=f"toil-ratio-{summary.week}.png",
+            title=slack_text.summary_chart_title(first, last),
+            alt_txt=toil_text.chart_alt_text(summary),
+            initial_comment=escape(text),
+        )
+        posted = Posted(summary, text, channel_id, str(upload["file"]["id"]))
+    except SlackApiError as exc:  # no chart (files:write revoked, upload refused): the text
+        log.warning("weekly summary: the chart was refused (%s); posting the text", exc)
+        client.chat_postMessage(channel=channel_id, text=escape(text), blocks=text_blocks(text))
+        posted = Posted(summary, text, channel_id, None)
+    for user in summary.people:
+        args: dict[str, Any] = {"channel": user, "text": escape(toil_text.weekly_dm(summary, user))}
         sent = outbox.deliver(
             store.redis, client, "chat.postMessage", args, about=f"weekly summary: DM to {user}"
         )
@@ -112,6 +121,29 @@ def post_weekly_summary(
         else:  # not a Slack user (console ids), deactivated...
             posted.failed[user] = sent.error
     return posted
+
+
+def _channel_id(settings: Settings, client: WebClient, channel: str) -> str:
+    """files.completeUploadExternal takes a channel id only (C…, G…): a "#name" is looked up."""
+    name = channel.lstrip("#")
+    if re.fullmatch(r"[CGDZ][A-Z0-9]{8,}", name):
+        return name
+    cursor = ""
+    while True:
+        page = client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor
+        )
+        for found in page.get("channels") or []:
+            if found.get("name") == name:
+                return str(found["id"])
+        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            raise ConfigError(
+                str(settings.config_path),
+                "toil.summary.channel",
+                f"names no channel the bot can see ({channel})",
+                "check the name, or set the channel's id (C…), or invite the bot to it",
+            )
 
 
 def summary_tasks(settings: Settings, store: Store, client: WebClient) -> tuple[Task, ...]:

@@ -225,6 +225,7 @@ WEEKS = {
     (2026, 47): {ADMIN: (20, 10), OPERATOR: (9, 9), CONSOLE_USER: (1, 4)},  # 30 / 53 = 57%
 }
 CATEGORY = {ADMIN: "incident", OPERATOR: "patching", CONSOLE_USER: "on-call"}
+OVERHEAD = {(2026, 44): {OPERATOR: 1}, (2026, 47): {ADMIN: 2}}  # hours, on Friday: not in ratios
 
 
 def fill(ledger: Ledger) -> None:
@@ -244,6 +245,12 @@ def fill(ledger: Ledger) -> None:
                     ledger.add(user, kind, category, start, start + chunk * HOUR, OSLO, Source.LOG)
                     amount -= chunk
                     day += 1
+    for (year, week), people in OVERHEAD.items():
+        friday = week_bounds(year, week, OSLO)[0] + 4 * 24 * HOUR + 6 * HOUR
+        for user, amount in people.items():
+            ledger.add(
+                user, Kind.OVERHEAD, "meetings", friday, friday + amount * HOUR, OSLO, Source.LOG
+            )
     monday = week_bounds(2026, 47, OSLO)[0]
     for job in (1, 2):  # two patch runs during ADMIN's incident hours: no extra operating time
         ledger.record_job(
@@ -251,105 +258,156 @@ def fill(ledger: Ledger) -> None:
         )
 
 
-def measure_bars(png: bytes) -> list[tuple[int, int]]:
-    """(operating px, coding px) per bar, left to right, from the flat bar colours."""
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
 
-    def mask(colour: str) -> np.ndarray:
-        rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
-        return np.all(pixels == rgb, axis=2)
 
-    operating, coding = mask(chart.OPERATING), mask(chart.CODING)
-    columns = np.flatnonzero((operating | coding).sum(axis=0) > 20)
+def _mask(pixels: np.ndarray, colour: str) -> np.ndarray:
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return np.all(pixels == rgb, axis=2)
+
+
+def measure_bars(png: bytes) -> list[tuple[int, int, int]]:
+    """(operating, coding, overhead) px per bar of the hours panel, left to right."""
+    pixels = _pixels(png)
+    masks = [_mask(pixels, c) for c in (chart.OPERATING, chart.CODING, chart.OVERHEAD)]
+    anything = masks[0] | masks[1] | masks[2]
+    columns = np.flatnonzero(anything.sum(axis=0) > 0)
     groups = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
     bars = [g for g in groups if len(g) >= 40]  # legend swatches are narrower
+    return [
+        (
+            int(masks[0][:, g[len(g) // 2]].sum()),
+            int(masks[1][:, g[len(g) // 2]].sum()),
+            int(masks[2][:, g[len(g) // 2]].sum()),
+        )
+        for g in bars
+    ]
 
-    def lowest_run(column: np.ndarray) -> int:
-        """Height of the run of pixels holding the lowest one, bridging lines drawn across."""
-        rows = np.flatnonzero(column)
-        if not len(rows):
-            return 0
-        bottom = top = rows[-1]
-        for row in rows[::-1][1:]:
-            if top - row > 12:
-                break
-            top = row
-        return int(bottom - top + 1)
 
-    heights = []
-    for group in bars:
-        # Lines drawn across a bar only hide pixels: the tallest column is one they miss
-        # (the reference lines are dashed, the ratio line crosses a few columns).
-        columns = [(lowest_run(operating[:, x]), lowest_run(coding[:, x])) for x in group]
-        heights.append(max(columns, key=sum))
-    return heights
+def measure_shares(png: bytes) -> list[tuple[float, float]]:
+    """(x px, share in %) of each week's marker, read against the target and limit lines."""
+    pixels = _pixels(png)
+    points = _mask(pixels, chart.POINT)
+    line_rows = []
+    for colour in (chart.TARGET, chart.LIMIT):
+        rows = _mask(pixels, colour).sum(axis=1)
+        line_rows.append(float(np.mean(np.flatnonzero(rows >= rows.max() * 0.8))))
+    target_y, limit_y = line_rows
+    per_point = (target_y - limit_y) / (50 - 35)  # px per percentage point, y grows down
+    columns = np.flatnonzero(points.sum(axis=0) > 0)
+    groups = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
+    shares = []
+    for group in groups:
+        ys, _ = np.nonzero(points[:, group[0] : group[-1] + 1])
+        shares.append((float(group.mean()), 35 + (target_y - ys.mean()) / per_point))
+    return shares
+
+
+def code_rows(text: str) -> list[list[str]]:
+    """The rows of the first table in a code block, split on runs of two or more spaces."""
+    block = text.split("```")[1]
+    return [re.split(r" {2,}", line.strip()) for line in block.strip().splitlines()]
 
 
 def test_the_weekly_summary_with_its_chart_and_dms(slack, settings, r, client):
-    """The summary of 2026-W47 in #ops: ratio, trend, categories, commands, toil saved and the
-    action line; the uploaded PNG's bars measure as the hours in the text; each Slack member gets
-    their own figures in a DM; names stay out of the channel."""
+    """One message in #ops: the chart with the summary as its comment, headline first (the
+    change from the whole percents shown), who is above the limit without names, tables in
+    code blocks. The chart's bars and points measure as the figures in the text. Each Slack
+    member gets their own figures in a DM, with a nudge for the one above the limit."""
     ledger = Ledger(r)
     fill(ledger)
     posted = post_weekly_summary(settings, Store(r, "test Redis"), client, "2026-W47")
 
-    [message] = [m for m in slack.messages(DEFAULT_CHANNEL_ID) if not m.files]
-    text = message.text
-    assert text.startswith("*Toil ratio, week 2026-W47* (Europe/Oslo): *57%* operating")
-    assert "(target 35%, limit 50%; action)" in text
-    assert "Last 4 weeks, people with data (ratio over them 43%):" in text  # 71 / 165
-    # The quarter counts each person over the whole quarter: OPERATOR's 2 h of W45 count there.
-    assert "Week on week: +30 points. Quarter to date: 44%." in text  # 73 / 167
-    # The two jobs' 2 minutes each (category patching, recorded last) win over incident time.
-    assert "Top toil categories: incident 19.9h, patching 9.1h, on-call 1.0h." in text
-    assert "Commands: `patch` 2 runs, 4m hands-on, 56m saved." in text
-    assert "Toil saved by automation: 56m" in text
-    assert "*At or past the limit: rebalance with the product team.*" in text
-    assert "<@" not in text
-
-    rows = re.findall(r"(\d{4}-W\d\d)  operating ([\d.]+)h  coding ([\d.]+)h  ratio (\S+)", text)
-    assert [
-        ("2026-W44", "16.0", "24.0", "40%"),
-        ("2026-W45", "12.0", "12.0", "50%"),
-        ("2026-W46", "13.0", "35.0", "27%"),
-        ("2026-W47", "30.0", "23.0", "57%"),
-    ] == rows
-
+    [message] = slack.messages(DEFAULT_CHANNEL_ID)  # one message: the chart and its comment
     [upload] = slack.files
-    assert [DEFAULT_CHANNEL_ID] == upload.channels and upload.filename.endswith(".png")
+    assert [upload.id] == [f["id"] for f in message.files] and posted.file_id == upload.id
+    text = message.text
+    assert text.startswith(
+        "*57% operating in week 47 (16–22 Nov 2026)*, +30 points on last week's 27%. "
+        "Target 35%, limit 50%.\n*At or past the limit: rebalance with the product team.*\n"
+        "1 person is above 50% and rising; a note in their DM.\n```"
+    ), text
+    assert "<@" not in text
+    assert "Quarter to date: 44%" in text or "quarter to date: 44%" in text  # 73 / 167
+    assert len(text) < 3000 and len(upload.initial_comment or "") == len(text)
+
+    rows = code_rows(text)
+    assert ["Week", "Share", "Operating", "Coding", "Overhead"] == rows[0]
+    assert [
+        ["W40", "28 Sep", "–", "0.0h", "0.0h", "0.0h"],
+        ["W41", "5 Oct", "–", "0.0h", "0.0h", "0.0h"],
+        ["W42", "12 Oct", "–", "0.0h", "0.0h", "0.0h"],
+        ["W43", "19 Oct", "–", "0.0h", "0.0h", "0.0h"],
+        ["W44", "26 Oct", "40%", "16.0h", "24.0h", "1.0h"],
+        ["W45", "2 Nov", "50%", "12.0h", "12.0h", "0.0h"],
+        ["W46", "9 Nov", "27%", "13.0h", "35.0h", "0.0h"],
+        ["W47", "16 Nov", "57%", "30.0h", "23.0h", "2.0h"],
+    ] == rows[1:]
+    # The two jobs' 2 minutes each (category patching, recorded last) win over incident time.
+    categories = code_rows(text.split("*Top toil categories this week*")[1])
+    assert [["incident", "19.9h"], ["patching", "9.1h"], ["on-call", "1.0h"]] == categories
+    commands = code_rows(text.split("*Toil saved by automation: 56m*")[1])
+    assert [["Command", "Runs", "Hands-on", "Saved"], ["patch", "2", "4m", "56m"]] == commands
+
+    # The chart, measured: bars against the hours, points against the shares in the text.
     assert upload.content is not None and upload.content.startswith(b"\x89PNG\r\n\x1a\n")
-    assert posted.file_id == upload.id
+    assert "57% operating in W47 (+30 points)" in (upload.alt_txt or "")
     measured = measure_bars(upload.content)
-    expected = [(float(o), float(c)) for _, o, c, _ in rows]
+    expected = [tuple(float(h.rstrip("h")) for h in row[3:]) for row in rows[1:]]
+    expected = [hours for hours in expected if sum(hours)]  # weeks without data have no bar
     assert 4 == len(measured)
-    scale = sum(o + c for o, c in measured) / sum(o + c for o, c in expected)  # px per hour
-    for (op_px, cod_px), (op_h, cod_h) in zip(measured, expected, strict=True):
-        assert abs(op_px - op_h * scale) <= 3, (measured, expected, scale)
-        assert abs(cod_px - cod_h * scale) <= 3, (measured, expected, scale)
+    scale = sum(map(sum, measured)) / sum(map(sum, expected))  # px per hour
+    for bar, hours in zip(measured, expected, strict=True):
+        for px, h in zip(bar, hours, strict=True):
+            assert abs(px - h * scale) <= 2, (measured, expected, scale)
+    shares = measure_shares(upload.content)
+    shown = [int(row[2].rstrip("%")) for row in rows[1:] if row[2] != "–"]
+    assert len(shown) == len(shares) == 4
+    for (_, measured_share), share in zip(shares, shown, strict=True):
+        assert abs(measured_share - share) < 1.0, (shares, shown)
 
     assert sorted([ADMIN, OPERATOR]) == sorted(posted.dms)
     assert {CONSOLE_USER: "channel_not_found"} == posted.failed
     [mine] = slack.messages(slack.dm_channel(ADMIN))
     assert mine.text.startswith(
-        "Your toil week 2026-W47: operating 20h, coding 10h, ratio 67% (target 35%, limit 50%; "
-        "team 57%)."
-    )
-    assert "2026-W45  operating 12h  coding 12h  ratio 50%" in mine.text
+        "*Your toil week 47 (16–22 Nov 2026): 67% operating* (+50 points). Team 57%, target "
+        "35%, limit 50%.\nYou were at 67% operating this week, above the team's 50% limit, and "
+        "rising (17% the week before)."
+    ), mine.text
+    assert ["W45", "2 Nov", "50%", "12h", "12h", "0h"] in code_rows(mine.text)
     [theirs] = slack.messages(slack.dm_channel(OPERATOR))
-    assert "2026-W45  operating 2h  coding 0h  ratio no data" in theirs.text
+    assert "above the team's" not in theirs.text  # 50% is at the limit, not above it
+    assert ["W45", "2 Nov", "–", "2h", "0h", "0h"] in code_rows(theirs.text)
 
 
 def test_the_summary_names_people_only_when_the_team_opts_in(tmp_path, r, slack, client):
-    """With toil.summary.names: true the channel lists each person's ratio by mention."""
+    """With toil.summary.names: true the channel names who is above the limit, and lists each
+    person's share by mention; the channel is found by name (conversations.list)."""
     config = write_config(
         tmp_path, timezone=OSLO, toil={"summary": {"channel": "ops", "names": True}}
     )
     settings = load_settings({"TOILBOT_CONFIG": str(config)})
     fill(Ledger(r))
     posted = post_weekly_summary(settings, Store(r, "test Redis"), client, "2026-W47")
+    assert f"Above the 50% limit: <@{ADMIN}> 67% (+50 points). Each got a note in their DM." in (
+        posted.text
+    )
     assert f"This week by person: <@{ADMIN}> 67%, <@{CONSOLE_USER}> 20%, <@{OPERATOR}> 50%." in (
         posted.text
     )
+    [message] = slack.messages(DEFAULT_CHANNEL_ID)
+    assert f"<@{ADMIN}> 67%" in message.text and message.files
+
+
+def test_the_summary_goes_out_as_text_when_slack_refuses_the_chart(slack, settings, r, client):
+    """files.completeUploadExternal refused: the summary is still posted, without the chart."""
+    fill(Ledger(r))
+    slack.fail("files.completeUploadExternal", 200, error="invalid_arguments")
+    posted = post_weekly_summary(settings, Store(r, "test Redis"), client, "2026-W47")
+    [message] = slack.messages(DEFAULT_CHANNEL_ID)
+    assert posted.file_id is None and not message.files
+    assert message.text.startswith("*57% operating in week 47")
 
 
 def test_the_summary_cli_previews_and_writes_the_chart(env, r, tmp_path):
@@ -361,7 +419,7 @@ def test_the_summary_cli_previews_and_writes_the_chart(env, r, tmp_path):
     png = tmp_path / "chart.png"
     proc = toilbot_cli(env, "toil", "summary", "--week", "2026-W47", "--png", str(png))
     assert 0 == proc.returncode, proc.stderr
-    assert "*Toil ratio, week 2026-W47* (UTC)" in proc.stdout
+    assert "*57% operating in week 47 (16–22 Nov 2026)*" in proc.stdout
     assert png.read_bytes().startswith(b"\x89PNG")
     proc = toilbot_cli(env, "toil", "summary", "--post")
     assert 3 == proc.returncode and "set toil.summary.channel in toilbot.yaml" in proc.stderr
@@ -388,13 +446,12 @@ def test_the_scheduler_posts_the_summary_once_on_monday_morning(slack, settings,
     for replica in replicas:
         replica.step()
         replica.resign()
-    assert [] == [m for m in slack.messages(DEFAULT_CHANNEL_ID) if "Toil ratio" in m.text]
+    assert [] == slack.messages(DEFAULT_CHANNEL_ID)
     clock[0] += HOUR + 20  # 09:00:20
     for replica in replicas:
         replica.step()
         replica.resign()
-    posts = [m for m in slack.messages(DEFAULT_CHANNEL_ID) if "Toil ratio" in m.text]
-    assert 1 == len(posts)
-    assert posts[0].text.startswith("*Toil ratio, week 2026-W47*")
+    [post] = slack.messages(DEFAULT_CHANNEL_ID)
+    assert post.text.startswith("*57% operating in week 47 (16–22 Nov 2026)*") and post.files
     [done] = bot.schedules.history(SUMMARY_TASK, 5)
     assert "Posted the summary of 2026-W47" in done["detail"]
