@@ -15,8 +15,9 @@ from bot.execution.settings import JobSettings
 from bot.pipeline.policy.load import load_policy
 from bot.pipeline.settings import ApprovalSettings, Settings
 from bot.platform.audit import audit_key, parse_retention
-from bot.platform.errors import ConfigError, ParseError
+from bot.platform.errors import ParseError
 from bot.platform.ids import USER_ID
+from bot.platform.redis_url import parse_redis_url
 from bot.platform.schema import Node, load_yaml
 from bot.schedule.cron import parse_cron
 from bot.schedule.model import load_schedule_settings
@@ -146,13 +147,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     audit_retention = _audit_retention(root.child("audit", {}))
     audit_key(env)  # a bad TOILBOT_AUDIT_KEY stops start-up here, with the fix
     redis_url = env.get("REDIS_URL") or None
-    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(
-            "environment",
-            "REDIS_URL",
-            f"{redis_url!r} is not a Redis URL",
-            "write redis://host:6379/0, or unset it to use the embedded Redis",
-        )
+    if redis_url:
+        parse_redis_url(redis_url)  # a bad URL stops start-up here: one line, password masked
     return Settings(
         config_path=path,
         inventory_path=inventory,

