@@ -17,6 +17,7 @@ One threaded HTTP server on a free loopback port serves:
 Faithful: HTTP 200 with `{"ok": false, "error": …}` for API errors, HTTP 429
 with `Retry-After` and `{"ok": false, "error": "ratelimited"}` when rate limited,
 503/500 for outages and server errors (what slack_sdk's retry handlers key on),
+`missing_scope` for a call without the scope the manifest grants,
 `x-oauth-scopes` and `x-slack-req-id` headers, Socket Mode's `hello` on connect,
 envelopes with `envelope_id`/`type`/`payload`/`accepts_response_payload`
 (plus `retry_attempt`/`retry_reason` for events), acks matched by envelope id,
@@ -115,6 +116,10 @@ class SlackEmulator:
     Point `slack_sdk.WebClient(base_url=slack.base_url)` at it; Socket Mode
     clients find the WebSocket through `apps.connections.open`.
 
+    `scopes`: what the bot tokens were granted; by default the bot scopes of
+    slack/manifest.yml. A call without the scope its method needs gets
+    `missing_scope` (tests/slack/scopes.py).
+
     `ping_interval`: the emulator pings Socket Mode clients this often (Slack
     pings too). Each ping also wakes slack_sdk's blocking `recv` (3 s timeout),
     which `close()` has to wait for; None turns pinging off.
@@ -126,9 +131,12 @@ class SlackEmulator:
         bot_token: str = DEFAULT_BOT_TOKEN,
         app_token: str = DEFAULT_APP_TOKEN,
         extra_bot_tokens: Iterable[str] = (),
+        scopes: Iterable[str] | None = None,
         ping_interval: float | None = 0.1,
     ) -> None:
         self.workspace = Workspace(bot_tokens={bot_token, *extra_bot_tokens}, app_token=app_token)
+        if scopes is not None:
+            self.workspace.scopes = tuple(scopes)
         self.bot_token = bot_token
         self.app_token = app_token
         self.ping_interval = ping_interval

@@ -35,14 +35,6 @@ GENERAL_CHANNEL_ID = "C0GENERAL"
 # Fake credentials the emulator accepts; they open nothing anywhere else.
 DEFAULT_BOT_TOKEN = "xoxb-test-token"  # noqa: S105
 DEFAULT_APP_TOKEN = "xapp-test-token"  # noqa: S105
-DEFAULT_SCOPES = (
-    "chat:write",
-    "commands",
-    "files:write",
-    "im:write",
-    "usergroups:read",
-    "users:read",
-)
 
 # Long names Slack shows as `tz_label`, keyed by the zone abbreviation in force.
 _TZ_LABELS = {

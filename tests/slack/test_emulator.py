@@ -28,6 +28,7 @@ from slack_sdk.signature import SignatureVerifier
 from tests.slack.emulator import SlackEmulator
 from tests.slack.model import BOT_USER_ID, DEFAULT_CHANNEL_ID, DEFAULT_USER_ID
 from tests.slack.mrkdwn import Control, controls, mrkdwn_texts, shown, text_controls
+from tests.slack.scopes import manifest_scopes
 from tests.slack.signing import (
     DEFAULT_SIGNING_SECRET,
     SignedClient,
@@ -101,6 +102,7 @@ def test_threads_and_permalinks(emulator: SlackEmulator, client: WebClient) -> N
     assert link.endswith(
         f"/archives/{OPS}/p{reply['ts'].replace('.', '')}?thread_ts={parent}&cid={OPS}"
     )
+    emulator.workspace.scopes += ("channels:history",)  # an app that reads channels back
     replies = client.conversations_replies(channel=OPS, ts=parent)["messages"]
     assert [m["text"] for m in replies] == ["restart web?", "restarted"]
     history = client.conversations_history(channel=OPS)["messages"]
@@ -824,3 +826,40 @@ def test_mrkdwn_escaped_text_is_read_literally() -> None:
     assert [Control("date", "date^1700000000^{date_short}", "Nov 14")] == text_controls(
         "<!date^1700000000^{date_short}|Nov 14>"
     )
+
+
+# ------------------------------------------------------------------- scopes
+
+
+def test_a_call_without_its_scope_is_refused_like_slack(emulator: SlackEmulator) -> None:
+    """The granted scopes are the manifest's; a call needing another gets missing_scope with
+    what it needed and what the token has, and changes nothing."""
+    assert manifest_scopes() == emulator.workspace.scopes
+    client = WebClient(token=emulator.bot_token, base_url=emulator.base_url)
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_history(channel=OPS)
+    assert "missing_scope" == api_error(refused)
+    assert "channels:history" == refused.value.response["needed"]
+    assert ",".join(manifest_scopes()) == refused.value.response["provided"]
+
+    emulator.workspace.scopes = ("commands",)
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel=OPS, text="hi")
+    assert ("missing_scope", "chat:write") == (api_error(refused), refused.value.response["needed"])
+    assert [] == emulator.messages(OPS)
+    assert client.views_publish(user_id=ALICE, view={"type": "home", "blocks": []})["ok"]
+
+
+def test_conversations_need_the_scope_of_their_type() -> None:
+    """conversations.info on a public channel needs channels:read, on a DM im:read;
+    conversations.list needs the scope of each type it lists."""
+    with SlackEmulator(scopes=("chat:write", "im:read", "im:write")) as slack:
+        client = WebClient(token=slack.bot_token, base_url=slack.base_url)
+        dm = client.conversations_open(users=ALICE)["channel"]["id"]
+        assert client.conversations_info(channel=dm)["channel"]["is_im"]
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_info(channel=OPS)
+        assert "channels:read" == refused.value.response["needed"]
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_list(types="public_channel,private_channel")
+        assert "channels:read,groups:read" == refused.value.response["needed"]

@@ -16,8 +16,11 @@ authentication, like Slack), the documented errors of each method
 `user_not_found`, `user_not_in_channel`, `no_such_subteam`, `hash_conflict`,
 `invalid_arguments` with `response_metadata.messages`), and the response
 shapes of the methods below.
-Simplified: no per-method scope checks, no pagination (everything fits in one
-page), attachments are stored as given.
+`missing_scope` with `needed` and `provided` for a bot-token call without the
+scope the method needs (tests/slack/scopes.py; per conversation type for
+`conversations.*`), checked after authentication and before the arguments.
+Simplified: no pagination (everything fits in one page), attachments are stored
+as given.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from tests.slack.model import (
     Ephemeral,
     Message,
 )
+from tests.slack.scopes import LIST_TYPES, PER_CONVERSATION, missing
 from tests.slack.workspace import Workspace
 
 MAX_TEXT = 40_000
@@ -104,6 +108,36 @@ def authenticate(workspace: Workspace, api_method: str, token: str | None) -> No
         raise ApiError("not_allowed_token_type")
 
 
+def authorize(
+    workspace: Workspace, api_method: str, params: dict[str, Any], token: str | None
+) -> None:
+    """`missing_scope` when a bot token lacks a scope the method needs, as Slack answers."""
+    if token not in workspace.bot_tokens:
+        return
+    kinds: list[str] = []
+    if api_method == "conversations.list":
+        types = (_opt(params, "types") or "public_channel").split(",")
+        kinds = [LIST_TYPES[t.strip()] for t in types if t.strip() in LIST_TYPES]
+    elif api_method in PER_CONVERSATION and (ref := _opt(params, "channel")):
+        kind = _conversation_kind(workspace.resolve_channel(ref))
+        kinds = [kind] if kind else []
+    lacking = missing(workspace.scopes, api_method, kinds)
+    if lacking:
+        raise ApiError(
+            "missing_scope", needed=",".join(sorted(lacking)), provided=",".join(workspace.scopes)
+        )
+
+
+def _conversation_kind(channel: Channel | None) -> str | None:
+    if channel is None:
+        return None
+    if channel.is_im:
+        return "im"
+    if channel.id.startswith("G") and channel.name.startswith("mpdm-"):
+        return "mpim"
+    return "private" if channel.is_private else "public"
+
+
 def dispatch(
     workspace: Workspace, api_method: str, params: dict[str, Any], token: str | None
 ) -> dict[str, Any]:
@@ -113,6 +147,7 @@ def dispatch(
             raise ApiError("unknown_method", req_method=api_method)
         authenticate(workspace, api_method, token)
         with workspace.lock:
+            authorize(workspace, api_method, params, token)
             return {"ok": True, **handler(workspace, ApiRequest(api_method, params, token))}
     except ApiError as e:
         return {"ok": False, "error": e.error, **e.extra}

@@ -12,7 +12,7 @@ bodies act like Slack's (`response_type: in_channel` posts to the channel,
 `replace_original`/`delete_original` change the message the action came from,
 anything else is an ephemeral for the user), a response_url works 5 times
 within 30 minutes.
-Simplified: no scopes per method, no rate limits unless injected, no
+Simplified: no rate limits unless injected, no
 reactions, pins or unfurls; thread_ts is not checked against existing threads.
 """
 
@@ -33,7 +33,6 @@ from tests.slack.model import (
     DEFAULT_BOT_TOKEN,
     DEFAULT_CHANNEL_ID,
     DEFAULT_CHANNEL_NAME,
-    DEFAULT_SCOPES,
     DEFAULT_USER_ID,
     GENERAL_CHANNEL_ID,
     TEAM_DOMAIN,
@@ -51,6 +50,7 @@ from tests.slack.model import (
     User,
     ts_key,
 )
+from tests.slack.scopes import manifest_scopes
 
 T = TypeVar("T")
 
@@ -82,7 +82,7 @@ class Workspace:
 
     bot_tokens: set[str] = field(default_factory=lambda: {DEFAULT_BOT_TOKEN})
     app_token: str = DEFAULT_APP_TOKEN
-    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    scopes: tuple[str, ...] = field(default_factory=manifest_scopes)  # what the app was granted
     root_url: str = "http://127.0.0.1/"
 
     def __post_init__(self) -> None:

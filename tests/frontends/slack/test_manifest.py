@@ -19,28 +19,15 @@ import yaml
 from slack_sdk import WebClient
 
 from bot.frontends.slack.server import EVENTS_PATH
+from tests.slack.scopes import SCOPES
 
 REPO = Path(__file__).resolve().parents[3]
 HTTP = yaml.safe_load((REPO / "slack/manifest.yml").read_text())
 SOCKET = yaml.safe_load((REPO / "slack/manifest-socket.yml").read_text())
 MANIFESTS = {"http": HTTP, "socket": SOCKET}
 
-# Bot-token scopes each Web API method needs (docs.slack.dev/reference/methods/<method>, "Scopes",
-# bot token). A method missing here fails test_every_called_method_has_its_scopes: look it up
-# and add it. conversations.info lists one scope per conversation type; the code asks it about
-# the channel an event came from (public or private channel, DM, group DM), so all four.
-SCOPES: dict[str, set[str]] = {
-    "auth.test": set(),
-    "chat.postMessage": {"chat:write"},
-    "chat.update": {"chat:write"},
-    "conversations.info": {"channels:read", "groups:read", "im:read", "mpim:read"},
-    "conversations.open": {"im:write"},  # a DM to one person
-    "files.completeUploadExternal": {"files:write"},
-    "files.getUploadURLExternal": {"files:write"},
-    "usergroups.users.list": {"usergroups:read"},
-    "users.info": {"users:read"},
-    "views.publish": set(),  # no scope: any app with a Home tab may publish to it
-}
+# SCOPES (tests/slack/scopes.py): the scopes each Web API method needs; the local Slack refuses
+# a call without them (missing_scope), granting what slack/manifest.yml asks for.
 # Bolt's listener arguments that call the Web API themselves.
 BOLT_UTILITIES = {"say": "chat.postMessage", "respond": None}  # respond: the response_url
 # Calls on a receiver named ``*client`` that are Redis, not Slack.
