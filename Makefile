@@ -6,7 +6,7 @@ STAMP := $(VENV)/.toilbot-installed
 
 .PHONY: run test test-fast lint pytest check bench bench-full bench-startup bench-toil bench-request clean
 
-$(STAMP): pyproject.toml scripts/bootstrap
+$(STAMP): pyproject.toml constraints.txt scripts/bootstrap
 	scripts/bootstrap $(PYTHON) $(VENV)
 	touch $(STAMP)
 
@@ -70,6 +70,12 @@ ACK_ARGS ?=
 .PHONY: bench-ack
 bench-ack: $(STAMP)
 	$(BIN)/python bench/ack.py $(ACK_ARGS)
+
+## make lock: rewrite constraints.txt from pyproject.toml and the versions installed in .venv
+## (after adding a dependency: .venv/bin/pip install it, then make lock)
+.PHONY: lock
+lock:
+	scripts/lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
