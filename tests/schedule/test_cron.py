@@ -125,6 +125,21 @@ def test_fall_back_night_hourly_follows_the_clock_times_of_day_fire_once(express
     assert expected == [oslo(f) for f in fires]
 
 
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("15 * * * *", ["01:15+01", "03:15+02", "04:15+02"]),  # hourly: one real hour apart
+        ("*/30 2 * * *", []),  # hourly-or-finer inside the skipped hour: nothing that night
+        ("30 2 * * *", ["03:00+02"]),  # a time of day: at the jump
+    ],
+)
+def test_spring_night_hourly_follows_the_clock_times_of_day_fire_at_the_jump(expression, expected):
+    """The rule on 2026-03-29 in Oslo (02:00-02:59 never happen)."""
+    cron = parse_cron(expression, "Europe/Oslo")
+    fires = cron.between(utc("2026-03-28 23:30"), utc("2026-03-29 02:30"))
+    assert expected == [oslo(f) for f in fires]
+
+
 def test_started_inside_the_repeated_hour_a_time_already_fired_waits_a_day():
     """At 02:45+01 (the second pass), 02:30 already fired at 02:30+02: next is tomorrow."""
     cron = parse_cron("30 2 * * *", "Europe/Oslo")
