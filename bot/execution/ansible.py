@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -28,9 +29,13 @@ from typing import Any
 
 import yaml
 
+from bot.execution import proctree
 from bot.execution.environment import restrict
+from bot.execution.proctree import MARK_VARIABLE
 from bot.execution.records import HostResult, HostStatus
 from bot.execution.rundirs import private_dir
+
+log = logging.getLogger(__name__)
 
 VAR_PREFIX = "toilbot_"
 MESSAGE_LIMIT = 500
@@ -55,6 +60,7 @@ class RunRequest:
     timeout: int
     forks: int
     runs_dir: Path  # where the run's private data dir is made (see bot.execution.rundirs)
+    mark: str = ""  # every process of the run carries it (bot.execution.proctree)
 
 
 @dataclass
@@ -63,6 +69,7 @@ class RunOutcome:
     rc: int | None
     results: dict[str, HostResult]
     pid: int | None = None
+    survivors: list[int] = field(default_factory=list)  # processes that would not die
 
 
 @dataclass
@@ -272,6 +279,7 @@ def run_playbook(
                 "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", "True"),
                 "ANSIBLE_LOCALHOST_WARNING": "False",
                 "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+                **({MARK_VARIABLE: request.mark} if request.mark else {}),
             },
             quiet=True,
         )
@@ -282,14 +290,32 @@ def run_playbook(
             runner.run()
         except BaseException:
             _stop(tracker.pid)  # the job crashed mid-run: Ansible ends before its folder goes
+            _stop_run(request.mark)
             raise
+        # ansible-runner stops ansible-playbook on a cancel or timeout, but not the forks
+        # that left its session: nothing of the run may go on once it has ended.
+        survivors = _stop_run(request.mark)
         tracker.finish()
         final = tracker.take_changed()
         if final:
             on_progress(Progress(final, [], None, None, tracker.pid))
         return RunOutcome(
-            status=str(runner.status), rc=runner.rc, results=tracker.results, pid=tracker.pid
+            status=str(runner.status),
+            rc=runner.rc,
+            results=tracker.results,
+            pid=tracker.pid,
+            survivors=survivors,
         )
+
+
+def _stop_run(mark: str) -> list[int]:
+    """Stop whatever of the run is still alive (forks in sessions of their own included)."""
+    if not mark:
+        return []
+    survivors = proctree.stop(mark)
+    if survivors:
+        log.error("processes of run %s survived SIGKILL: %s", mark, survivors)
+    return survivors
 
 
 def _stop(pid: int | None, wait: float = 10.0) -> None:

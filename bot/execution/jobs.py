@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from bot.execution import proctree
 from bot.execution import text as execution_text
 from bot.execution.locks import Conflict, HostLocks
 from bot.execution.records import (
@@ -326,9 +327,11 @@ def worker_identity() -> str:
 
 def kill_orphan(record: JobRecord) -> None:
     """Stop the ansible-playbook process group a dead worker left behind on this machine."""
-    if not record.ansible_pid or not record.worker:
+    if not record.worker or record.worker.split(":")[0] != socket.gethostname():
         return
-    if record.worker.split(":")[0] != socket.gethostname():
+    # Every process of the run, forks in sessions of their own included (bot.execution.proctree).
+    proctree.kill(proctree.run_mark(record.id, record.worker))
+    if not record.ansible_pid:
         return
     try:
         cmdline = Path(f"/proc/{record.ansible_pid}/cmdline").read_bytes()

@@ -25,13 +25,25 @@ from bot.execution.ansible import (
     Throttle,
     run_playbook,
 )
+from bot.execution.heartbeat import Heartbeat
 from bot.execution.jobs import Jobs, worker_identity
-from bot.execution.lifecycle import JobObserver, Observers
+from bot.execution.lifecycle import Dispatcher, JobObserver
+from bot.execution.proctree import kill, run_mark
 from bot.execution.records import HostStatus, JobRecord, JobStatus
 from bot.execution.settings import JobSettings
+from bot.platform.errors import JobError
 from bot.platform.store import Keys, text
 
 log = logging.getLogger(__name__)
+
+#: How long a finished job waits for its observers (its final Slack message) before its
+#: process may end; what is still undelivered then is kept by the Slack outbox.
+OBSERVERS_GRACE = 30.0
+
+
+class LeaseLost(JobError):
+    """The job no longer holds its lease: it must not start (or go on with) Ansible."""
+
 
 #: ``run_playbook``'s signature: (request, on_progress, should_cancel) -> outcome.
 PlaybookRunner = Callable[[RunRequest, Callable[[Progress], None], Callable[[], bool]], RunOutcome]
@@ -86,48 +98,67 @@ class JobExecution:
 
     def run(self) -> JobStatus:
         lease = self.execution.jobs.lease_seconds
-        observers = Observers(self.execution.observers)
         r = self.jobs.r
-        r.set(Keys.job_lease(self.job_id), worker_identity(), ex=lease)
+        holder = worker_identity()
+        r.set(Keys.job_lease(self.job_id), holder, ex=lease)
         if not self.jobs.transition(
             self.job_id,
             JobStatus.QUEUED,
             status=JobStatus.RUNNING,
             started_at=time.time(),
-            worker=worker_identity(),
+            worker=holder,
         ):
             r.delete(Keys.job_lease(self.job_id))
             return self.jobs.get(self.job_id).status  # cancelled while queued
         record = self.jobs.get(self.job_id)
+        mark = run_mark(self.job_id, holder)
+        heartbeat = Heartbeat(r, self.job_id, holder, record.locks, lease, lambda _: _fence(mark))
+        observers = Dispatcher(self.execution.observers, self.job_id)
         self.jobs.publish(self.job_id, "start", {"command": record.command, "hosts": record.hosts})
         observers.started(self.jobs, record)
         reason: str | None
         try:
+            # Fencing: Ansible starts only while this job provably holds its record and locks.
+            if not heartbeat.start().renew():
+                raise LeaseLost(heartbeat.lost or "")
             outcome = self._run(
-                record, r, lease, lambda: observers.progressed(self.jobs, record.id)
+                record, r, heartbeat, mark, lambda: observers.progressed(self.jobs, record.id)
             )
+        except LeaseLost:
+            status, reason = JobStatus.FAILED, execution_text.lease_lost(heartbeat.lost or "")
         except Exception as exc:
             log.exception("job %s crashed", self.job_id)
             status, reason = JobStatus.FAILED, execution_text.job_crashed(str(exc))
         else:
             status, reason = self._verdict(record, outcome, r)
+            if heartbeat.lost:
+                status, reason = JobStatus.FAILED, execution_text.lease_lost(heartbeat.lost)
+            elif outcome.survivors:
+                status = JobStatus.FAILED
+                reason = execution_text.processes_survived(len(outcome.survivors))
+        finally:
+            heartbeat.stop()
         self.jobs.finish(self.job_id, JobStatus.RUNNING, status, reason)
         observers.finished(self.jobs, self.jobs.get(self.job_id))
+        observers.close(OBSERVERS_GRACE)
         return status
 
     def _run(
-        self, record: JobRecord, r: redis.Redis, lease: int, changed: Callable[[], None]
+        self,
+        record: JobRecord,
+        r: redis.Redis,
+        heartbeat: Heartbeat,
+        mark: str,
+        changed: Callable[[], None],
     ) -> RunOutcome:
-        renew = Throttle(max(1.0, lease / 3))
         check = Throttle(0.2)
         cancelled = False
         pid_saved = False
 
         def should_cancel() -> bool:
             nonlocal cancelled
-            if renew():
-                r.set(Keys.job_lease(self.job_id), worker_identity(), ex=lease)
-                self.jobs.locks.renew(self.job_id, record.locks, lease)
+            if heartbeat.lost:
+                return True  # fenced: the heartbeat has already killed the run's processes
             if not cancelled and check():
                 cancelled = bool(r.exists(Keys.job_cancel(self.job_id)))
             return cancelled
@@ -160,6 +191,7 @@ class JobExecution:
             timeout=record.timeout,
             forks=self.execution.jobs.forks,
             runs_dir=self.execution.runs_dir,
+            mark=mark,
         )
         return self.execution.runner(request, on_progress, should_cancel)
 
@@ -182,3 +214,8 @@ class JobExecution:
         return JobStatus.FAILED, execution_text.ansible_failed(
             outcome.rc if outcome.rc is not None else -1
         )
+
+
+def _fence(mark: str) -> None:
+    """Kill every process of the run at once: its lease is lost, another job may take over."""
+    kill(mark)

@@ -79,3 +79,17 @@ def job_not_audited(job_id: int, reason: str) -> str:
     return (
         f"Not run: job {job_id} could not be written to the audit log, so it was stopped. {reason}"
     )
+
+
+def lease_lost(why: str) -> str:
+    return (
+        f"this job lost its lease ({why}) and stopped its Ansible run so that no other "
+        "change could overlap it; check the hosts' state with `status` before running it again"
+    )
+
+
+def processes_survived(count: int) -> str:
+    return (
+        f"{count} process(es) of the Ansible run could not be stopped, even with SIGKILL; "
+        "the worker's host needs a look (`ps -e -o pid,stat,cmd | grep ansible`)"
+    )

@@ -10,6 +10,7 @@
     │   └── LedgerError           the toil ledger refuses a change              [toil.ledger]
     ├── ImportRefused             a toil import file has bad rows, none written [toil.transfer]
     ├── JobError                  a job cannot be found, queued or cancelled
+    │   └── LeaseLost             a running job lost its lease and was stopped  [execution.run]
     ├── RequestRefused            a Slack request is unsigned or malformed [frontends.slack.guard]
     └── AuditError                the audit log cannot be written or read
 
