@@ -19,6 +19,7 @@ from bot.config.wiring import Assembly
 from bot.frontends import health
 from bot.frontends import text as frontend_text
 from bot.frontends.console import EXIT_CONFIG, EXIT_REFUSED, Session, console
+from bot.frontends.terminal import Terminal
 from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot
 from bot.pipeline.settings import Settings
@@ -164,7 +165,10 @@ def _dispatch(
         print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)
         _work(store, assembly, burst=args.burst)
         return 0
-    session = Session(bot, store, user, source=args.command, local_worker=not args.no_worker)
+    terminal = Terminal(tty=sys.stdout.isatty(), timezone=settings.timezone)
+    session = Session(
+        bot, store, user, args.command, local_worker=not args.no_worker, terminal=terminal
+    )
     if args.command == "console":
         banner = frontend_text.console_banner(
             user, store.description, str(settings.config_path), str(settings.inventory_path)

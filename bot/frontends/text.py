@@ -38,6 +38,23 @@ def waiting_for_worker(job_id: int) -> str:
     )
 
 
+def job_progress(done: int, total: int, task: str | None) -> str:
+    """The one line a terminal rewrites while a job runs."""
+    return f"  {done}/{total} hosts done" + (f" · {task}" if task else "")
+
+
+def host_done(
+    host: str, status: str, done: int, total: int, task: str | None, message: str | None
+) -> str:
+    """A line when a host's play ends: how, and where a failure happened."""
+    line = f"  {host}: {status}"
+    if task:
+        line += f" at '{task}'"
+    if message:
+        line += f": {message}"
+    return f"{line} ({done}/{total} hosts done)"
+
+
 # --- start-up ----------------------------------------------------------------
 
 

@@ -59,6 +59,19 @@ def clock(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M UTC")
 
 
+def when(epoch: float) -> str:
+    """An instant each reader sees in their own time: Slack's date token, with a UTC fallback.
+
+    Replies are mrkdwn, the one text language of every front end: Slack shows this token in
+    the reader's timezone (``bot.frontends.slack.mrkdwn`` keeps it live), a terminal in the
+    team's (``bot.frontends.terminal``); anything that shows the text raw (a log) still
+    reads the UTC fallback.
+    """
+    seconds = int(epoch)
+    fallback = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{seconds}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
 def moment(epoch: int, timezone: str) -> str:
     """A fire time as the people of ``timezone`` read it: Sun 2026-11-29 03:00 CET."""
     local = datetime.fromtimestamp(epoch, zoneinfo.ZoneInfo(timezone))

@@ -21,7 +21,7 @@ def test_a_command_runs_on_the_hosts_it_resolves_to_and_reports_each(harness, fa
     out = harness.say("status web", OPERATOR)
     assert 0 == harness.last_exit
     assert "Job 1 queued: `status web` on 2 hosts." in out
-    assert "  web-01: ok · Apply" in out and "  web-02: ok · Apply" in out
+    assert "  web-01: ok (1/2 hosts done)\n  web-02: ok (2/2 hosts done)\n" in out
     assert "Job 1 succeeded in" in out and "2 ok." in out
     [request] = fake.requests
     assert ("status.yml", ["web-01", "web-02"], {"targets": "web"}, False) == (
@@ -103,7 +103,7 @@ def test_check_mode_changes_nothing_and_needs_no_confirmation(harness, fake):
     out = harness.say("patch db-01 --check", OPERATOR, confirm=False)
     assert 0 == harness.last_exit
     assert "Job 1 queued: `patch db-01 --check` on 1 host in check mode" in out
-    assert "  db-01: ok · Apply" in out
+    assert "  db-01: ok (1/1 hosts done)" in out
     [request] = fake.requests
     assert (True, ["db-01"]) == (request.check_mode, request.hosts)
     record = harness.bot.jobs.get(1)
@@ -120,7 +120,7 @@ def test_a_failed_or_unreachable_host_fails_the_job_with_its_reason(harness, fak
     fake.fail("web-02", "disk full")
     out = harness.say("patch web", OPERATOR)
     assert 1 == harness.last_exit
-    assert "  web-02: failed · Apply: disk full" in out
+    assert "  web-02: failed at 'Apply': disk full (" in out
     assert "web-02  FAILED      at task 'Apply': disk full" in out
     assert "Job 1 failed in" in out and "(1 host did not succeed)" in out
     assert "Last lines of output:" in out and "  | failed: [web-02]" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -90,12 +91,16 @@ def test_console_session(env):
     assert 0 == proc.returncode, proc.stderr
     assert "toilbot console: type a command" in out
     assert "Slack: not connected" in out
-    assert "localhost: ok · Gathering Facts" in out
+    assert "  localhost: ok (1/1 hosts done)\n" in out  # one line a host, when its play ends
+    assert "Gathering Facts" not in out  # not a line per task
     assert "Job 1 succeeded" in out
     assert "will change 1 host(s): localhost. Confirm to run it." in out
     assert "needs confirmation and was not run. Nothing changed." in out
-    assert "Did you mean `patch`?" in out
+    assert "Did you mean patch?" in out
     assert "Traceback" not in out + proc.stderr
+    # No raw mrkdwn on a terminal: no backticks, no *bold*, no shortcodes, no entities.
+    assert not re.search(r"`|\*\w[^*\n]*\*|:[a-z_]+:|&(lt|gt|amp);|<[@#!]", out), out
+    assert "\x1b[" not in out  # stdout is a pipe here: no ANSI styling
 
 
 def test_check_passes_on_a_good_setup(env):
