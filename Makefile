@@ -77,5 +77,12 @@ bench-ack: $(STAMP)
 lock:
 	scripts/lock
 
+## make screenshots: real scenarios (job running, succeeded, failed, large; approval; help; App
+## Home; weekly summary) through the local Slack, drawn as Slack shows them by headless chromium
+## at phone width (390 px; some at 1000 px too): PNGs in docs/screenshots/, about 3 minutes
+.PHONY: screenshots
+screenshots: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/screens/scenarios.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -355,7 +355,8 @@ def block_html(block: Mapping[str, Any], names: Mapping[str, str], files: Files)
         parts = "".join(_rich(e, names) for e in block.get("elements", []))
         return f'<div class="block rich">{parts}</div>'
     if kind == "markdown":
-        return f'<div class="block section text">{mrkdwn(str(block.get("text", "")), names)}</div>'
+        text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", str(block.get("text", "")))  # Markdown bold
+        return f'<div class="block text">{mrkdwn(text, names)}</div>'
     if kind == "table":
         return f'<div class="block">{_table(block, names)}</div>'
     return f'<div class="block unknown">unsupported block: {_e(str(kind))}</div>'
@@ -408,7 +409,7 @@ def message_html(
         body = "".join(block_html(b, names, files) for b in blocks)
     else:
         text = mrkdwn(str(message.get("text", "")), names)
-        body = f'<div class="block section text">{text}</div>'
+        body = f'<div class="block text">{text}</div>'
     body += "".join(_file_html(f, files, snippets or {}) for f in message.get("files") or [])
     note = '<div class="only-you">👁 Only visible to you</div>' if ephemeral else ""
     thread = ""
@@ -461,8 +462,7 @@ body { margin: 0; background: #fff; color: #1d1c1d;
 .meta { color: #616061; font-size: 12px; }
 .block { margin: 4px 0; }
 .section { display: flex; gap: 8px; }
-.section .main, .section.text { flex: 1; min-width: 0; overflow-wrap: anywhere;
-  white-space: pre-wrap; }
+.section .main, .text { flex: 1; min-width: 0; overflow-wrap: anywhere; white-space: pre-wrap; }
 .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; margin-top: 4px; }
 .accessory { flex: 0 0 auto; }
 .context { display: flex; flex-wrap: wrap; gap: 4px 8px; align-items: center; font-size: 13px;

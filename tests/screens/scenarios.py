@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ from tests.screens.render import (
 )
 from tests.slack import SignedClient, SlackEmulator, app_home_opened_event, event_body
 from tests.slack.chat import Posted, SlackChat
-from tests.slack.model import BOT_USER_ID, DEFAULT_CHANNEL_ID
+from tests.slack.model import BOT_USER_ID, DEFAULT_CHANNEL_ID, Message
 from tests.slack.signing import DEFAULT_SIGNING_SECRET
 
 CHANNEL = DEFAULT_CHANNEL_ID
@@ -167,7 +168,15 @@ def job_message(workspace: SlackChat, text: str, as_: str, number: int) -> Poste
     seen = workspace.ops(text, as_=as_)
     if "Confirm" in seen.labels():
         seen.click("Confirm", as_=as_)
-    return workspace.message(f"Job {number}", timeout=60)
+    says = re.compile(rf"\bJob {number}\b")
+    slack = workspace.slack
+
+    def found() -> Message | None:
+        top = [m for m in slack.messages(CHANNEL) if m.user == BOT_USER_ID and not m.is_reply]
+        return next((m for m in top if says.search(m.text)), None)
+
+    message = slack.wait_for(found, 60)
+    return Posted(workspace, CHANNEL, message.ts)
 
 
 def test_job_messages_and_app_home(

@@ -97,7 +97,8 @@ def test_every_block_type_is_drawn():
     for seen in ("Job 12 ✅", "Job 12 succeeded", "@ana", "Confirm", "rich words", "cell"):
         assert seen in words
     assert "unsupported block: video" in words
-    assert "<b>Job 12 succeeded</b>" in html and "<i>web-01</i>" in html and "<s>x</s>" in html
+    assert "<b>markdown block</b>" in html and "<b>Job 12 succeeded</b>" in html
+    assert "<i>web-01</i>" in html and "<s>x</s>" in html
 
 
 def test_mrkdwn_reads_like_slack():
