@@ -83,24 +83,24 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 def week_table(rows: Sequence[WeekRow], total: Callable[[float], str]) -> str:
-    """Weeks as a monospace table in a code block, oldest first: share, then the hours."""
-    head = ("Week", "", "Share", "Operating", "Coding", "Overhead")
+    """Weeks as a monospace table in a code block, oldest first: the share, then the hours the
+    share is made of. At most 36 characters wide, so a phone shows it without wrapping."""
+    head = ("Week", "Share", "Operating", "Coding")
     body = [
         (
-            week_short(row.week),
-            f"{week_monday(row.week):%-d %b}",
+            f"{week_short(row.week)} {week_monday(row.week):%-d %b}",
             _shown(row.shown),
             total(row.operating),
             total(row.coding),
-            total(row.overhead),
         )
         for row in rows
     ]
     widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
     lines = [
         "  ".join(
-            cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(line)
-        ).rstrip()
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+            for i, cell in enumerate(line)
+        )
         for line in (head, *body)
     ]
     return "```\n" + "\n".join(lines) + "\n```"
@@ -157,7 +157,8 @@ def weekly_summary(summary: Summary, names: bool) -> str:
     lines.append(
         f"{len(summary.weeks)} weeks together: {percent(summary.trend)}; quarter to date: "
         f"{percent(summary.quarter)}. Hours of people with 4 hours or more of operating plus "
-        f"coding in the week; {NO_SHARE} is no data."
+        f"coding in the week ({NO_SHARE}: nobody); overhead this week, not in the share: "
+        f"{decimal_hours(summary.weeks[-1].overhead)}."
     )
     if summary.categories:
         width = max(len(name) for name, _ in summary.categories)
@@ -211,6 +212,8 @@ def weekly_dm(summary: Summary, user: str, weeks: int = 4) -> str:
             "operating work on, or automate the biggest part of it."
         )
     lines.append(week_table(rows, hours))
+    if mine.overhead:
+        lines.append(f"Overhead this week, not in the share: {hours(mine.overhead)}.")
     if mine.shown is None:
         lines.append(
             f"{NO_SHARE}: under 4 hours of operating plus coding, so no share (which is not 0%)."

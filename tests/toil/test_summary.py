@@ -100,12 +100,14 @@ def test_every_table_is_in_a_code_block_with_dated_weeks():
     head, block, rest = said.split("```", 2)
     assert "Week" not in head and "W47" not in head.replace("W47 (", "")
     lines = block.strip().splitlines()
-    assert lines[0].split() == ["Week", "Share", "Operating", "Coding", "Overhead"]
-    assert lines[1].split() == ["W40", "28", "Sep", "30%", "30.0h", "70.0h", "2.0h"]
-    assert lines[-1].split() == ["W47", "16", "Nov", "41%", "41.0h", "59.0h", "2.0h"]
+    assert lines[0].split() == ["Week", "Share", "Operating", "Coding"]
+    assert lines[1].split() == ["W40", "28", "Sep", "30%", "30.0h", "70.0h"]
+    assert lines[-1].split() == ["W47", "16", "Nov", "41%", "41.0h", "59.0h"]
+    assert max(len(line) for line in lines) <= 36  # a phone shows it without wrapping
     assert rest.startswith("\n8 weeks together")
+    assert "overhead this week, not in the share: 2.0h." in rest
     dm = text.weekly_dm(summary({"U0ALICE": ALICE}, RISING), "U0ALICE")
-    assert dm.count("```") == 2 and "W44   26 Oct" in dm
+    assert dm.count("```") == 2 and "\nW44 26 Oct    50%" in dm
 
 
 def test_the_chart_is_a_png_a_phone_can_show():
