@@ -514,11 +514,12 @@ a { color: #1264a3; text-decoration: none; }
 """
 
 
-def page(title: str, body: str, channel: str | None = "ops") -> str:
-    """A whole HTML page around drawn messages; ``channel`` titles it like Slack's header."""
+def page(title: str, body: str, channel: str | None = "# ops") -> str:
+    """A whole HTML page around drawn messages; ``channel`` ("# ops", "@toilbot") titles it
+    like Slack's header."""
     top = ""
     if channel:
-        top = f'<div class="channel"># {_e(channel)} <span class="sub">{_e(title)}</span></div>'
+        top = f'<div class="channel">{_e(channel)} <span class="sub">{_e(title)}</span></div>'
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

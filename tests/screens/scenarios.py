@@ -5,7 +5,8 @@
 Each test drives the real `toilbot serve` and `toilbot worker` (real Ansible, real Redis)
 through the local Slack like the Slack tests do (tests/slack/chat.py), then draws what the bot
 posted there (tests/screens/render.py) with headless chromium at phone width (390 px), some
-at desktop width too. The PNGs go to $TOILBOT_SCREENSHOTS, by default docs/screenshots/.
+at desktop width too. The PNGs go to $TOILBOT_SCREENSHOTS, by default docs/screenshots/
+(the HTML pages to $TOILBOT_SCREENSHOTS_HTML when set).
 The file name is not test_*.py, so the test suite does not run it; pytest runs it when named.
 """
 
@@ -117,6 +118,7 @@ def draw(
     thread_of: str | None = None,
     ephemeral: bool = False,
     desktop: bool = False,
+    channel: str = "# ops",
 ) -> list[Path]:
     """Draw ``messages`` (Web API form) as ``name``.png (and ``name``-desktop.png)."""
     images, texts = files_of(slack)
@@ -134,9 +136,11 @@ def draw(
         )
         for m in messages
     )
-    html = page(title, body)
-    (OUT / "html").mkdir(parents=True, exist_ok=True)
-    (OUT / "html" / f"{name}.html").write_text(html, encoding="utf-8")
+    html = page(title, body, channel)
+    if os.environ.get("TOILBOT_SCREENSHOTS_HTML"):  # the pages too, to look at in a browser
+        pages = Path(os.environ["TOILBOT_SCREENSHOTS_HTML"])
+        pages.mkdir(parents=True, exist_ok=True)
+        (pages / f"{name}.html").write_text(html, encoding="utf-8")
     shots = [screenshot(html, OUT / f"{name}.png", width=PHONE)]
     if desktop:
         shots.append(screenshot(html, OUT / f"{name}-desktop.png", width=DESKTOP))
@@ -274,4 +278,5 @@ def test_weekly_summary(slack: SlackEmulator, settings, r):
     draw(slack, "weekly-summary", f"weekly summary {week}", channel, desktop=True)
     dm = slack.dm_channel(ADMIN)
     if dm is not None:
-        draw(slack, "weekly-dm", "the weekly DM", [m.to_api() for m in slack.messages(dm)])
+        messages = [m.to_api() for m in slack.messages(dm)]
+        draw(slack, "weekly-dm", "ana's weekly DM", messages, channel="@toilbot")
