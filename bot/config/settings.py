@@ -27,13 +27,19 @@ from bot.toil.settings import DEFAULT_CATEGORIES, ToilSettings
 DEFAULT_CONFIG = "toilbot.yaml"
 
 
+def _real(path: Path) -> Path:
+    """``path`` made absolute with its links followed; a link loop is left for the reader of
+    the file to name (``Path.resolve`` raises RuntimeError on one)."""
+    return Path(os.path.realpath(path))
+
+
 def config_path(env: Mapping[str, str]) -> Path:
-    return Path(env.get("TOILBOT_CONFIG") or DEFAULT_CONFIG).resolve()
+    return _real(Path(env.get("TOILBOT_CONFIG") or DEFAULT_CONFIG))
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
     if env.get("TOILBOT_DATA_DIR"):
-        return Path(env["TOILBOT_DATA_DIR"]).resolve()
+        return _real(Path(env["TOILBOT_DATA_DIR"]))
     state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "toilbot"
 
@@ -64,13 +70,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     base = path.parent
 
     def directory(node: Node) -> Path:
-        found = (base / node.text()).resolve()
+        found = _real(base / node.text())
         if not found.is_dir():
             raise node.error(f"{found} is not a directory", "point it at an existing folder")
         return found
 
     inventory_node = root.child("inventory")
-    inventory = (base / inventory_node.text()).resolve()
+    inventory = _real(base / inventory_node.text())
     if not inventory.is_file():
         raise inventory_node.error(f"{inventory} does not exist", "point it at your inventory file")
 

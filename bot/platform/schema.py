@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from bot.platform.errors import ConfigError
+from bot.platform.files import read_text
 
 _MISSING: Any = object()
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
@@ -21,16 +22,7 @@ _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def load_yaml(path: Path) -> Node:
     """Read one YAML file; a missing or unparsable file is a ConfigError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            str(path), "", "file not found", "create it or point to another file"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            str(path), "", f"cannot be read ({exc.strerror})", "check its permissions"
-        ) from None
+    text = read_text(path)
     try:
         data = yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - CSafeLoader or SafeLoader
     except yaml.YAMLError:

@@ -221,3 +221,37 @@ def redis_hint_auth() -> str:
 
 def redis_hint_sentinel() -> str:
     return "Check that the Sentinels are up and that the master name is the one they monitor. "
+
+
+# --- files a person gave toilbot (bot.platform.files) ---
+
+
+def file_missing() -> tuple[str, str]:
+    return "file not found", "create it or point to another file"
+
+
+def file_not_regular(kind: str) -> str:
+    return f"is {kind}, not a file"
+
+
+def file_fix_regular() -> str:
+    return "point to a regular YAML file"
+
+
+def file_link_loop() -> tuple[str, str]:
+    return "is a loop of symbolic links", "point the link at the real file"
+
+
+def file_not_permitted() -> tuple[str, str]:
+    return "cannot be read (permission denied)", "make it readable by the user toilbot runs as"
+
+
+def file_unreadable(reason: str) -> tuple[str, str]:
+    return f"cannot be read ({reason})", "check that the file and its disk are readable"
+
+
+def file_not_utf8(line: int, byte: int) -> tuple[str, str]:
+    return (
+        f"is not UTF-8 text (byte 0x{byte:02x} on line {line})",
+        "save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE > FILE.new`)",
+    )
