@@ -28,8 +28,6 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.platform.formatting import moment
-
 # The shortcodes the bot's text modules use, and a few a playbook report may carry.
 EMOJI = {
     "warning": "⚠",
@@ -136,9 +134,8 @@ class Terminal:
         return f"{label} ({target})" if label and label != target else target
 
     def _date(self, epoch: int, fmt: str, fallback: str) -> str:
-        if self.timezone is None:
-            return fallback or moment(epoch, "UTC")
-        if "{date" in fmt:
-            return moment(epoch, self.timezone)
-        local = datetime.fromtimestamp(epoch, zoneinfo.ZoneInfo(self.timezone))
-        return local.strftime("%H:%M %Z")
+        """Slack's date token as the team reads it: Tue 2026-12-01 10:55 CET, or 10:55 CET."""
+        if self.timezone is None and fallback:
+            return fallback
+        local = datetime.fromtimestamp(epoch, zoneinfo.ZoneInfo(self.timezone or "UTC"))
+        return local.strftime("%a %Y-%m-%d %H:%M %Z" if "{date" in fmt else "%H:%M %Z")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from bot.platform.formatting import clock, did_you_mean, echoed, moment, seconds_text, usage_line
+from bot.platform.formatting import did_you_mean, echoed, moment, seconds_text, usage_line, when
 
 # --- parsing -----------------------------------------------------------------
 
@@ -238,7 +238,7 @@ def approval_requested(request_id: int, command: str, quorum: int, expires_at: f
     who = "someone" if quorum == 1 else f"{quorum} people"
     return (
         f"`{command}` needs approval by {who} with the `approve` permission, other than you. "
-        f"Approval request {request_id} is waiting until {clock(expires_at)}; nothing runs "
+        f"Approval request {request_id} is waiting until {when(expires_at)}; nothing runs "
         f"before. An approver presses Approve in Slack or types `approve {request_id}`."
     )
 
@@ -275,7 +275,7 @@ def approval_counted(request_id: int, count: int, quorum: int) -> str:
 
 def approval_expired(request_id: int, expires_at: float) -> str:
     return (
-        f"Approval request {request_id} expired at {clock(expires_at)}; nothing was run. "
+        f"Approval request {request_id} expired at {when(expires_at)}; nothing was run. "
         "The requester can ask again."
     )
 

@@ -54,11 +54,6 @@ def seconds_text(seconds: float) -> str:
     return f"{days}d{hours}h" if hours else f"{days}d"
 
 
-def clock(timestamp: float) -> str:
-    """A time of day in UTC, as approval requests show their expiry."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M UTC")
-
-
 def when(epoch: float) -> str:
     """An instant each reader sees in their own time: Slack's date token, with a UTC fallback.
 

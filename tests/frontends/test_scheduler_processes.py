@@ -104,6 +104,9 @@ def test_heads_up_in_the_channel_and_its_skip_button(server, slack, harness, r, 
     scheduler.step()
     assert [] == fire_times(r)
     heads_up = next(m for m in slack.messages(DEFAULT_CHANNEL_ID) if "Scheduled run at" in m.text)
+    # The run's time as Slack's date token (each reader's timezone), the owner as a mention.
+    assert f"Scheduled run at <!date^{fire}^{{date_short_pretty}} {{time}}|" in heads_up.text
+    assert "(schedule `soon`, owner <@U0OPER>)" in heads_up.text
     button = next(
         e
         for b in heads_up.blocks or []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,9 @@ def test_exec_prints_the_request_and_how_to_get_it_approved(env, r):
     """`toilbot exec` of a command that needs approval exits 4 with the request id."""
     proc = toilbot_cli(env, "exec", "--user", OPERATOR, "guarded web-01")
     assert 4 == proc.returncode, proc.stderr
-    assert "Approval request 1 is waiting" in proc.stdout and "`approve 1`" in proc.stdout
+    assert "Approval request 1 is waiting until " in proc.stdout  # the team's time: UTC here
+    assert re.search(r"waiting until \w{3} \d{4}-\d\d-\d\d \d\d:\d\d UTC; ", proc.stdout)
+    assert "or types approve 1." in proc.stdout
     as_json = toilbot_cli(env, "exec", "--user", OPERATOR, "--json", "guarded web-02")
     body = json.loads(as_json.stdout)
     assert ("needs_approval", 2, ["web-02"]) == (

@@ -16,7 +16,7 @@ from bot.frontends.slack import outbox
 from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import heads_up_blocks, reply_blocks
 from bot.frontends.slack.mrkdwn import escape
-from bot.schedule.cron import Cron
+from bot.frontends.terminal import Terminal
 from bot.schedule.model import Schedule
 
 log = logging.getLogger(__name__)
@@ -26,18 +26,15 @@ class Announcer:
     def __init__(self, r: redis.Redis, client: WebClient | None, timezone: str) -> None:
         self.r = r
         self.client = client
-        self.timezone = timezone
+        self.log_text = Terminal(timezone=timezone).render  # the log reads in the team's time
 
     def announce(self, schedule: Schedule, text: str) -> None:
-        log.info("schedule %s: %s", schedule.name, text)
+        log.info("schedule %s: %s", schedule.name, self.log_text(text))
         self._post(schedule, {"text": escape(text), "blocks": reply_blocks(text)})
 
     def heads_up(self, schedule: Schedule, fire: int) -> None:
-        timezone = schedule.timing.timezone if isinstance(schedule.timing, Cron) else self.timezone
-        text = slack_text.schedule_heads_up(
-            schedule.name, schedule.command, schedule.owner, fire, timezone
-        )
-        log.info("schedule %s: %s", schedule.name, text)
+        text = slack_text.schedule_heads_up(schedule.name, schedule.command, schedule.owner, fire)
+        log.info("schedule %s: %s", schedule.name, self.log_text(text))
         self._post(
             schedule, {"text": escape(text), "blocks": heads_up_blocks(text, schedule.name, fire)}
         )

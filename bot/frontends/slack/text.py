@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.platform.formatting import clock, hours, moment, percent, typed
+from bot.platform.formatting import hours, percent, typed, when
 
 if TYPE_CHECKING:
     from bot.pipeline.approvals import ApprovalRequest
@@ -54,7 +54,7 @@ def approval_message(request: ApprovalRequest) -> str:
     need = "1 approval" if request.quorum == 1 else f"{request.quorum} approvals"
     rule = (
         f"Needs {need} by people with the `approve` permission, not the requester, "
-        f"before {clock(request.expires_at)}. Command hash `{request.short_digest}`."
+        f"before {when(request.expires_at)}. Command hash `{request.short_digest}`."
     )
     state = request.state.value
     if state == "pending":
@@ -113,9 +113,9 @@ def only_requester_confirms(user: str) -> str:
 # --- schedule heads-ups --------------------------------------------------------
 
 
-def schedule_heads_up(name: str, command: str, owner: str, fire: int, timezone: str) -> str:
+def schedule_heads_up(name: str, command: str, owner: str, fire: int) -> str:
     return (
-        f":alarm_clock: Scheduled run at {moment(fire, timezone)}: `{command}` "
+        f":alarm_clock: Scheduled run at {when(fire)}: `{command}` "
         f"(schedule `{name}`, owner <@{owner}>). Skip it with the button or "
         f"`schedule skip {name}`."
     )

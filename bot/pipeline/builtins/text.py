@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.platform.formatting import (
-    clock,
     did_you_mean,
     echoed,
     hours,
     percent,
     seconds_text,
     usage_line,
+    when,
 )
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def approvals_list(requests: Sequence[ApprovalRequest]) -> str:
     for r in requests:
         lines.append(
             f"  {r.id}  `{r.command}` by {r.requester} · {len(r.approvers)} of {r.quorum} "
-            f"· expires {clock(r.expires_at)}"
+            f"· expires {when(r.expires_at)}"
         )
     lines.append("Approve with `approve <id>`, refuse with `deny <id> [reason]`.")
     return "\n".join(lines)

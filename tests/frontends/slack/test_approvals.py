@@ -19,6 +19,7 @@ from tests.pipeline.approval_setup import LEAD1, LEAD2, approval_config
 from tests.slack import SlackEmulator
 from tests.slack.chat import SlackChat
 from tests.slack.model import DEFAULT_CHANNEL_ID as CHANNEL
+from tests.slack.mrkdwn import controls
 
 
 @pytest.fixture
@@ -56,6 +57,14 @@ def test_an_approvers_click_runs_exactly_the_approved_command(
     request = asked.message("*Approval request 1*")
     assert {"toilbot_approve": "1", "toilbot_deny": "1"} == request.actions()
     assert "<@U0OPER> asks to run `guarded web --level high` on 2 hosts" in request.text
+    # The expiry as Slack's date token: each reader sees it in their own timezone.
+    expires = Approvals(r).get(1).expires_at
+    token = f"<!date^{int(expires)}^{{date_short_pretty}} {{time}}|"
+    assert f"before {token}" in request.text, request.text
+    assert f"is waiting until {token}" in asked.text, asked.text
+    assert [("user", OPERATOR)] == [
+        (c.kind, c.target) for c in controls(request.text) if c.kind != "date"
+    ]
     own = request.click("Approve", as_=OPERATOR)
     assert "You cannot approve your own command" in own.text
     assert 0 == r.zcard("toilbot:jobs")
@@ -77,7 +86,7 @@ def test_expiry_is_announced_and_a_late_click_does_nothing(workspace: SlackChat,
     request = workspace.ops("guarded web-01", as_=OPERATOR).message("*Approval request 1*")
     request.wait_in_thread("Expired: not approved in time. Nothing was run")
     late = request.click("Approve", as_=LEAD1)
-    assert "Approval request 1 expired at" in late.text and "nothing was run" in late.text
+    assert "Approval request 1 expired at <!date^" in late.text and "nothing was run" in late.text
     assert 0 == r.zcard("toilbot:jobs")
     assert ApprovalState.EXPIRED == Approvals(r).get(1).state
     assert {} == request.actions()

@@ -4,6 +4,7 @@ Each check reads the messages as Slack would (tests/slack/mrkdwn.py)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from tests.slack.model import DEFAULT_CHANNEL_ID as CHANNEL
 from tests.slack.mrkdwn import Control, controls, mrkdwn_texts, shown
 
 HOSTILE = "<!channel> wake up <https://evil.example|click here> <!here> & <#C0OTHER>"
+FORGED_DATE = "<!date^1^{date_short_pretty} {time}^https://evil.example|today>"
+OUR_DATE = re.compile(r"date\^\d+\^\{date_short_pretty\} \{time\}")  # formatting.when
 
 
 @pytest.fixture
@@ -40,8 +43,10 @@ def worker(slack_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
 
 
 def acted_on(text: str, blocks: list[dict[str, Any]] | None) -> list[Control]:
-    """What Slack would act on in a message, other than mentions of people."""
-    return [c for c in controls(text, blocks) if c.kind != "user"]
+    """What Slack would act on in a message, other than mentions of people and the bot's
+    own times (each checked to be one: a date with no link in it)."""
+    found = [c for c in controls(text, blocks) if c.kind != "user"]
+    return [c for c in found if not (c.kind == "date" and OUR_DATE.fullmatch(c.target))]
 
 
 def everything_posted(slack: SlackEmulator) -> list[tuple[str, list[dict[str, Any]] | None]]:
@@ -65,15 +70,23 @@ def test_a_hostile_deny_reason_is_quoted_not_acted_on(workspace: SlackChat, slac
     """A deny reason with a broadcast, a disguised link and a mention reaches the public thread
     as words; the mentions the bot builds (requester, approver) stay live."""
     request = workspace.ops("guarded web-01", as_=OPERATOR).message("*Approval request 1*")
-    denied = workspace.ops(f"deny 1 {HOSTILE} <@{LEAD1}>", as_=LEAD2)
+    denied = workspace.ops(f"deny 1 {HOSTILE} <@{LEAD1}> {FORGED_DATE}", as_=LEAD2)
     assert "is denied" in denied.text, denied.text
     line = request.wait_in_thread("wake up")
     assert [] == acted_on(denied.text, denied.blocks)
     for text, blocks in everything_posted(slack):
         assert [] == acted_on(text, blocks), text
-    people = {c.target for t, b in everything_posted(slack) for c in controls(t, b)}
+    people = {
+        c.target for t, b in everything_posted(slack) for c in controls(t, b) if c.kind == "user"
+    }
     assert {OPERATOR, LEAD2} == people  # ours; the reason's <@U0LEAD1> is only words
     assert "Denied by @U0LEAD2: ‹!channel› wake up ‹https://evil.example|click here›" in shown(line)
+    assert "‹!date^1^{date_short_pretty} {time}^https://evil.example|today›" in shown(line)
+    # The one live date is the bot's own: the request's expiry, with no link in it.
+    dates = {
+        c.target for t, b in everything_posted(slack) for c in controls(t, b) if c.kind == "date"
+    }
+    assert 1 == len(dates) and all(OUR_DATE.fullmatch(d) for d in dates), dates
 
 
 def test_hostile_toil_notes_and_schedules_are_only_words(workspace: SlackChat, slack):
