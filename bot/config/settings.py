@@ -17,6 +17,8 @@ from bot.pipeline.settings import ApprovalSettings, Settings
 from bot.platform.audit import audit_key, parse_retention
 from bot.platform.errors import ParseError
 from bot.platform.ids import USER_ID
+from bot.platform.logs import FORMATS, LEVELS, LogSettings
+from bot.platform.metrics import MetricsSettings
 from bot.platform.redis_url import parse_redis_url
 from bot.platform.schema import Node, load_yaml
 from bot.schedule.cron import parse_cron
@@ -65,6 +67,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "maintenance_windows",
             "approvals",
             "audit",
+            "logging",
+            "metrics",
         }
     )
     base = path.parent
@@ -174,7 +178,36 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         approvals=approvals,
         audit_retention=audit_retention,
         summary_when=summary_when,
+        logging=_log_settings(root.child("logging", {}), env),
+        metrics=_metrics_settings(root.child("metrics", {}), env),
     )
+
+
+def _log_settings(node: Node, env: Mapping[str, str]) -> LogSettings:
+    """``logging: {level: info, format: json}``; TOILBOT_LOG_LEVEL and TOILBOT_LOG_FORMAT win."""
+    node.check_keys({"level", "format"})
+    level, form = node.child("level", None), node.child("format", "text")
+    if env.get("TOILBOT_LOG_LEVEL"):
+        level = Node("environment", "TOILBOT_LOG_LEVEL", env["TOILBOT_LOG_LEVEL"].lower())
+    if env.get("TOILBOT_LOG_FORMAT"):
+        form = Node("environment", "TOILBOT_LOG_FORMAT", env["TOILBOT_LOG_FORMAT"].lower())
+    return LogSettings(
+        level=None if level.value is None else level.choice(LEVELS),
+        json=form.choice(FORMATS) == "json",
+    )
+
+
+def _metrics_settings(node: Node, env: Mapping[str, str]) -> MetricsSettings:
+    """``metrics: {port: 9102, host: 0.0.0.0}``; TOILBOT_METRICS_PORT wins (one per process)."""
+    node.check_keys({"port", "host"})
+    port = node.child("port", None)
+    if env.get("TOILBOT_METRICS_PORT"):
+        raw = env["TOILBOT_METRICS_PORT"]
+        port = Node("environment", "TOILBOT_METRICS_PORT", int(raw) if raw.isdigit() else raw)
+    host = node.child("host", MetricsSettings.host).text(
+        r"[A-Za-z0-9.:_-]+", "write an address such as 0.0.0.0 or 127.0.0.1"
+    )
+    return MetricsSettings(None if port.value is None else port.number(1, 65535), host)
 
 
 def _audit_retention(node: Node) -> int | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bot.execution.ansible import run_playbook
 from bot.execution.lifecycle import JobObserver
+from bot.execution.measure import JobMetrics
 from bot.execution.run import Execution, PlaybookRunner, install
 from bot.execution.rundirs import runs_dir
 from bot.execution.sweeps import Sweep, audit_retention, reap_jobs
@@ -52,7 +53,7 @@ def assemble(
         playbooks_dir=settings.playbooks_dir,
         inventory_path=settings.inventory_path,
         runs_dir=runs_dir(settings.data_dir),
-        observers=(ToilRecorder(settings.toil, settings.timezone), *observers),
+        observers=(ToilRecorder(settings.toil, settings.timezone), JobMetrics(), *observers),
         runner=runner,
     )
     install(execution)

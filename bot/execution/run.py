@@ -31,6 +31,7 @@ from bot.execution.lifecycle import Dispatcher, JobObserver
 from bot.execution.proctree import kill, run_mark
 from bot.execution.records import HostStatus, JobRecord, JobStatus
 from bot.execution.settings import JobSettings
+from bot.platform import logs
 from bot.platform.errors import JobError
 from bot.platform.store import Keys, text
 
@@ -87,7 +88,8 @@ def run_job(job_id: int) -> str:
     if rq_job is None:  # pragma: no cover - only ever called by an RQ worker
         raise RuntimeError("run_job must run inside an RQ worker")
     jobs = Jobs(rq_job.connection, execution.jobs.keep, execution.jobs.output_lines)
-    return JobExecution(jobs, execution, job_id).run().value
+    with logs.bound(job_id=job_id):  # every log line of the job carries its id (JSON logs)
+        return JobExecution(jobs, execution, job_id).run().value
 
 
 @dataclass
@@ -111,6 +113,8 @@ class JobExecution:
             r.delete(Keys.job_lease(self.job_id))
             return self.jobs.get(self.job_id).status  # cancelled while queued
         record = self.jobs.get(self.job_id)
+        logs.bind(user=record.user, command=record.command)
+        log.info("job %s started: %s on %s", self.job_id, record.command, ", ".join(record.hosts))
         mark = run_mark(self.job_id, holder)
         heartbeat = Heartbeat(r, self.job_id, holder, record.locks, lease, lambda _: _fence(mark))
         observers = Dispatcher(self.execution.observers, self.job_id)
@@ -139,6 +143,7 @@ class JobExecution:
         finally:
             heartbeat.stop()
         self.jobs.finish(self.job_id, JobStatus.RUNNING, status, reason)
+        log.info("job %s ended: %s", self.job_id, status.value)
         observers.finished(self.jobs, self.jobs.get(self.job_id))
         observers.close(OBSERVERS_GRACE)
         return status

@@ -21,10 +21,13 @@ from rq.job import Job
 
 from bot.execution import text
 from bot.execution.jobs import Jobs, kill_orphan
+from bot.execution.measure import record_end
 from bot.execution.records import JobStatus
 from bot.execution.run import installed
 from bot.execution.rundirs import remove_leftovers
 from bot.execution.sweeps import Sweep, Sweeper
+from bot.platform import logs
+from bot.platform.health import Heartbeat
 from bot.platform.store import QUEUE, Keys, Store
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,8 @@ def _horse_killed(jobs: Jobs, runs: Path) -> Any:
         with contextlib.suppress(OSError):
             remove_leftovers(runs)  # the dead horse's private run folder
         jobs.finish(job_id, JobStatus.RUNNING, JobStatus.FAILED, text.horse_died(status))
+        with contextlib.suppress(Exception):
+            record_end(jobs.get(job_id))
 
     return handler
 
@@ -64,14 +69,17 @@ def run_worker(
     remove_leftovers(execution.runs_dir)  # run folders of horses killed before this start
     sweeper = Sweeper(sweeps)
     sweeper.start()
+    heartbeat = Heartbeat(store.redis)  # /readyz: a worker is there
     worker = Worker(
         [Queue(QUEUE, connection=store.redis)],
         connection=store.redis,
         work_horse_killed_handler=_horse_killed(jobs, execution.runs_dir),
     )
     try:
-        worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+        heartbeat.start()
+        worker.work(burst=burst, logging_level=logs.level_name("INFO"), with_scheduler=False)
     finally:
+        heartbeat.stop()
         sweeper.stopped.set()
 
 

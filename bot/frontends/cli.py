@@ -23,6 +23,7 @@ from bot.frontends.terminal import Terminal
 from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot
 from bot.pipeline.settings import Settings
+from bot.platform import logs
 from bot.platform.errors import ConfigError, StoreError, ToilbotError
 from bot.platform.ids import USER_ID
 from bot.platform.store import Store, connect
@@ -103,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     ae.add_argument("--json", action="store_true", help="one JSON object per line")
     au_sub.add_parser("verify", help="check the hash chain; names the first broken entry")
     au_sub.add_parser("trim", help="apply audit.retention from toilbot.yaml now")
-    rn = sub.add_parser("run", help="the Slack app and a worker in one process, for small teams")
+    rn = sub.add_parser("run", help="the Slack app, a worker and the scheduler, for small teams")
     rn.add_argument(
         "--port",
         type=int,
@@ -127,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_checks(sys.stdout)
     try:
         settings = load_settings()
+        logs.configure(settings.logging, _default_level(args.command))
         user = getattr(args, "user", None) or settings.local_user
         if not re.fullmatch(USER_ID, user):
             print(frontend_text.bad_user_id(user), file=sys.stderr)
@@ -157,13 +159,15 @@ def _dispatch(
         return toil.get(args.toil_command, _toil_report)(args, settings, store)
     if args.command == "audit":
         return _audit(args, settings, bot)
-    if args.command == "scheduler":
+    if args.command in ("scheduler", "worker"):
+        from bot.frontends.observe import open_metrics_port
+
         print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)
-        _run_scheduler(bot, store)
-        return 0
-    if args.command == "worker":
-        print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)
-        _work(store, assembly, burst=args.burst)
+        open_metrics_port(settings, store, args.command, horses=args.command == "worker")
+        if args.command == "scheduler":
+            _run_scheduler(bot, store)
+        else:
+            _work(store, assembly, burst=args.burst)
         return 0
     terminal = Terminal(tty=sys.stdout.isatty(), timezone=settings.timezone)
     session = Session(
@@ -176,6 +180,11 @@ def _dispatch(
         return console(session, banner)
     print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)
     return session.run(args.text, lambda _prompt: bool(args.yes), sys.stdout, as_json=args.json)
+
+
+def _default_level(command: str) -> str:
+    """Info for the services, warnings only for a person's commands (TOILBOT_LOG_LEVEL wins)."""
+    return "info" if command in ("worker", "scheduler", "run") else "warning"
 
 
 def _work(store: Store, assembly: Assembly, burst: bool = False) -> None:
@@ -206,7 +215,10 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store, assembly:
     elif args.command == "socket":
         server.serve_socket(settings, slack)
     else:
-        how = server.start_in_background(settings, slack, args.port)
+        from bot.frontends.observe import open_metrics_port
+
+        open_metrics_port(settings, store, "run", horses=True)  # shared with its `serve` child
+        how, child = server.start_in_background(settings, slack, args.port)
         print(frontend_text.running_all(how), file=sys.stderr, flush=True)
         stopped = threading.Event()
         scheduler = _scheduler(bot, store)
@@ -218,6 +230,7 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store, assembly:
         finally:
             stopped.set()
             scheduler.resign()
+            server.stop_child(child)
     return 0
 
 

@@ -45,6 +45,7 @@ from bot.frontends.slack.schedule_notices import Announcer
 from bot.pipeline.bot import Bot, Outcome
 from bot.pipeline.request import Channel, ReplyTo, Request
 from bot.platform.audit import AuditAction
+from bot.platform.metrics import set_leader
 from bot.platform.store import QUEUE, Keys
 from bot.schedule.cron import Cron, Timing
 from bot.schedule.model import Schedule
@@ -135,7 +136,9 @@ class Scheduler:
         now = int(self.clock())
         self.r.zadd(Keys.scheduler_replicas, {self.replica: now})
         self.r.zremrangebyscore(Keys.scheduler_replicas, 0, now - REPLICA_SEEN * 10)
-        if not self.lead():
+        led = self.lead()
+        set_leader(led)
+        if not led:
             return False
         if not self._indexed:
             self.registry.index_configured()
@@ -160,6 +163,7 @@ class Scheduler:
     def resign(self) -> None:
         try:
             self._resign(keys=[Keys.scheduler_leader], args=[self.replica])
+            set_leader(False)
             self.r.zrem(Keys.scheduler_replicas, self.replica)
         except Exception:  # Redis gone on the way out: the lease expires on its own
             log.warning("scheduler %s: could not resign", self.replica)

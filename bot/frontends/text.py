@@ -99,6 +99,10 @@ def config_invalid(error: str) -> str:
     return f"toilbot cannot start: {error}"
 
 
+def metrics_port(host: str, port: int) -> str:
+    return f"/healthz, /readyz and /metrics on http://{host}:{port}"
+
+
 # --- toil ------------------------------------------------------------------------
 
 

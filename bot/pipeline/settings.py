@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.execution.settings import JobSettings
 from bot.pipeline.policy.rules import Policy
+from bot.platform.logs import LogSettings
+from bot.platform.metrics import MetricsSettings
 from bot.schedule.cron import Cron
 from bot.schedule.model import ScheduleSettings
 from bot.toil.settings import ToilSettings
@@ -39,3 +41,5 @@ class Settings:
     approvals: ApprovalSettings = ApprovalSettings()
     summary_when: Cron | None = None  # toil.summary.cron: when the weekly summary is posted
     audit_retention: int | None = None  # seconds audit entries are kept; None: forever
+    logging: LogSettings = field(default_factory=LogSettings)  # logging: level, format (json lines)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)  # metrics: port, host

@@ -158,6 +158,7 @@ class Keys:
     schedules_due = "toilbot:schedules:due"
     scheduler_leader = "toilbot:scheduler:leader"  # STRING with TTL: the replica that fires
     scheduler_replicas = "toilbot:scheduler:replicas"  # ZSET replica id -> last heartbeat
+    workers = "toilbot:workers"  # ZSET `toilbot worker` host:pid -> last heartbeat (readiness)
 
     @staticmethod
     def schedule_state(name: str) -> str:

@@ -37,6 +37,8 @@ from urllib.parse import parse_qsl
 import redis
 
 from bot.frontends.slack import text as slack_text
+from bot.frontends.slack.timing import KIND, log_fields, request_kind
+from bot.platform import logs
 from bot.platform.errors import ToilbotError
 from bot.platform.store import Keys
 
@@ -92,6 +94,8 @@ class SlackGate:
         except redis.RedisError as exc:
             log.warning("slack request not taken, Redis unavailable: %s", exc)
             return _answer(start, "503 Service Unavailable", "text/plain", "try again")
+        environ[KIND] = request_kind(body) if body is not None else "replay"
+        logs.bind(**log_fields(body or {}))
         if body is None:  # a replay
             return _answer(start, "200 OK", JSON, json.dumps(_replay_answer()))
         environ["wsgi.input"] = io.BytesIO(raw)

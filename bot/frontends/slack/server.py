@@ -4,15 +4,24 @@ Each gunicorn worker builds its own Bolt app after the fork, with its own
 Redis connections. In front of Bolt, `guard.SlackGate` answers what must not
 reach it: unsigned or stale requests (401), malformed ones (400), copies of a
 request already received (not run again). Bolt verifies the signature again.
+`/healthz`, `/readyz` and `/metrics` are answered before the gate
+(``bot.platform.health``): no signature, no Bolt.
+
+`toilbot run` over HTTP starts `toilbot serve` as its child: gunicorn everywhere,
+never wsgiref. gunicorn's control socket is off: its default path is one per user
+($XDG_RUNTIME_DIR or ~/.gunicorn), so two servers on one host deleted each other's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
-import threading
-from socketserver import ThreadingMixIn
+import os
+import signal
+import subprocess
+import sys
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -24,9 +33,13 @@ from bot.frontends.slack.app import build_app
 from bot.frontends.slack.client import make_client
 from bot.frontends.slack.guard import SlackGate
 from bot.frontends.slack.settings import SlackSettings
+from bot.frontends.slack.timing import timed_acks
 from bot.frontends.wiring import assemble
 from bot.pipeline.settings import Settings
+from bot.platform import metrics
 from bot.platform.errors import ConfigError
+from bot.platform.health import HealthRoutes
+from bot.platform.logs import gunicorn_logging
 from bot.platform.store import connect
 
 log = logging.getLogger(__name__)
@@ -61,12 +74,13 @@ def _bolt_app(settings: Settings, slack: SlackSettings, *, socket_mode: bool) ->
     return build_app(bot, slack, make_client(slack), socket_mode=socket_mode)
 
 
-def _http_app(settings: Settings, slack: SlackSettings) -> SlackGate:
-    """The WSGI application of the HTTP endpoint: the gate, then Bolt."""
+def _http_app(settings: Settings, slack: SlackSettings) -> HealthRoutes:
+    """The WSGI application of the HTTP endpoint: health and metrics, else the gate, then Bolt."""
     store = connect(settings.redis_url, settings.data_dir)
     app = build_app(assemble(settings, store).bot, slack, make_client(slack), socket_mode=False)
     handler = SlackRequestHandler(app, EVENTS_PATH)
-    return SlackGate(handler, store.redis, slack.signing_secret or "", EVENTS_PATH)
+    gate = SlackGate(handler, store.redis, slack.signing_secret or "", EVENTS_PATH)
+    return HealthRoutes(timed_acks(gate, EVENTS_PATH), store.redis)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
@@ -84,23 +98,29 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
         return _http_app(self.settings, self.slack)
 
 
+def _child_exit(server: Any, worker: Any) -> None:
+    """gunicorn hook: a worker's live gauges go with it (multiprocess metrics)."""
+    metrics.worker_gone(worker.pid)
+
+
 def serve_http(
     settings: Settings, slack: SlackSettings, host: str, port: int, workers: int
 ) -> None:
-    _Gunicorn(
-        settings,
-        slack,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "worker_class": "gthread",
-            "threads": 4,
-            "timeout": 30,
-            "graceful_timeout": 10,
-            "accesslog": "-",
-            "proc_name": "toilbot-serve",
-        },
-    ).run()
+    metrics.multiprocess(settings.data_dir, "serve")  # before any worker is forked
+    options: dict[str, Any] = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "proc_name": "toilbot-serve",
+        "control_socket_disable": True,  # a per-user path by default: see the module docstring
+        "child_exit": _child_exit,
+    }
+    options.update(gunicorn_logging())
+    _Gunicorn(settings, slack, options).run()
 
 
 def serve_socket(settings: Settings, slack: SlackSettings) -> None:
@@ -109,28 +129,36 @@ def serve_socket(settings: Settings, slack: SlackSettings) -> None:
     handler.start()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
 
 
-def start_in_background(settings: Settings, slack: SlackSettings, port: int) -> str:
-    """For `toilbot run`: the Slack app on threads of this process; returns how it listens."""
+def start_in_background(
+    settings: Settings, slack: SlackSettings, port: int
+) -> tuple[str, subprocess.Popen[bytes] | None]:
+    """For `toilbot run`: Socket Mode on threads of this process, or `toilbot serve` as a child
+    (gunicorn, one worker) sharing this process's metrics directory. Returns how it listens
+    and the child, to stop when the run ends."""
     if slack.app_token:
         app = _bolt_app(settings, slack, socket_mode=True)
         handler = SocketModeHandler(app, slack.app_token, web_client=make_client(slack))
         handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
-        return "Socket Mode"
-    server = make_server(
-        "0.0.0.0",  # noqa: S104 - a server for Slack to reach
-        port,
-        _http_app(settings, slack),
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    threading.Thread(target=server.serve_forever, name="toilbot-http", daemon=True).start()
-    return f"HTTP on port {port}, path {EVENTS_PATH}"
+        return "Socket Mode", None
+    command = [sys.executable, "-m", "bot", "serve", "--port", str(port), "--workers", "1"]
+    child = subprocess.Popen(command, env=metrics.child_env(), preexec_fn=_die_with_parent)
+    return f"HTTP on port {port}, path {EVENTS_PATH} (gunicorn, pid {child.pid})", child
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+def stop_child(child: subprocess.Popen[bytes] | None) -> None:
+    if child is None or child.poll() is not None:
+        return
+    child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when `toilbot run` dies (even by -9)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent already died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
