@@ -178,6 +178,16 @@ def _flag_spelling(token: str, spec: CommandSpec, patterns: Collection[str]) -> 
     return token
 
 
+def builtin_flag(token: str, flags: Collection[str]) -> str:
+    """A builtin's own flag as a phone types it: ``—weeks`` or ``-weeks`` read as ``--weeks``
+    when ``weeks`` is one of ``flags``; any other word is returned as it is, for the builtin
+    to judge."""
+    match = _DASHED.fullmatch(token)
+    if match is None or match[1] == "--" or match[2].lower() not in flags:
+        return token
+    return f"--{match[2].lower()}{match[3] or ''}"
+
+
 def _is_value(word: str, spec: CommandSpec, patterns: Collection[str]) -> bool:
     return word in patterns or any(word in p.choices for p in spec.params.values())
 

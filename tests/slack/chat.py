@@ -14,14 +14,36 @@ person finds it: in the answer, else in the messages posted with it.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests.slack.emulator import SlackEmulator
 from tests.slack.model import BOT_USER_ID, DEFAULT_CHANNEL_ID, Message
 from tests.slack.signing import SignedClient, block_actions_body, slash_command_body
 
 TIMEOUT = 10.0  # seconds to wait for an answer the app sends by response_url
+MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yml"
+_AT_NAME = re.compile(r"(?<![<\w@])@([a-z0-9][a-z0-9._-]*)")
+
+
+@functools.cache
+def escaping_commands(manifest: Path = MANIFEST) -> frozenset[str]:
+    """The slash commands whose text Slack escapes: ``should_escape: true`` in the manifest."""
+    commands = yaml.safe_load(manifest.read_text())["features"]["slash_commands"]
+    return frozenset(c["command"] for c in commands if c.get("should_escape"))
+
+
+def as_slack_sends(text: str, escaped: bool, names: dict[str, str]) -> str:
+    """A slash command's text as Slack sends it: with escaping on, ``@name`` of a member
+    becomes ``<@U…|name>`` (any other ``@word`` stays as typed); off, the text as typed."""
+    if not escaped:
+        return text
+    return _AT_NAME.sub(lambda m: f"<@{names[m[1]]}|{m[1]}>" if m[1] in names else m[0], text)
 
 
 def _buttons(blocks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -140,6 +162,8 @@ class SlackChat:
         channel = channel or self.channel
         before = self._seen(channel)
         url = self.slack.new_response_url(channel=channel, user=as_)
+        names = {u.name: u.id for u in list(self.slack.workspace.users.values())}
+        text = as_slack_sends(text, command in escaping_commands(), names)
         response = self.client.post(
             slash_command_body(command, text, user_id=as_, channel_id=channel, response_url=url)
         )

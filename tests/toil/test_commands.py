@@ -140,3 +140,22 @@ def test_a_bot_job_records_hands_on_time_and_the_toil_it_saved(harness: Harness,
         "seconds": 5 * 60 - 120.0,
         "hands_on": 120,
     } == saved
+
+
+def test_report_on_a_person_by_slack_mention_with_a_phone_dash(r, settings):
+    """`/toil report @alice` arrives escaped as `<@U…|alice>`, and `—weeks` typed on a phone
+    reads as `--weeks`; a plain `@alice` (Slack did not escape it) is told why and how."""
+    from bot.platform.errors import ParseError
+
+    ledger = Ledger(r)
+    say(ledger, settings, VIEWER, "log 2h operating on monday", NOW)
+    expected = say(ledger, settings, ADMIN, f"report {VIEWER} --weeks 2")
+    assert f"<@{VIEWER}>'s toil ratio by week" in expected and "2026-W46" in expected
+    for dash in ("—weeks", "–weeks", "-weeks"):
+        assert expected == say(ledger, settings, ADMIN, f"report <@{VIEWER}|alice> {dash} 2")
+    with pytest.raises(ParseError) as caught:
+        say(ledger, settings, ADMIN, "report @alice")
+    assert "`@alice` reached me as plain text, not as a mention of a member" in str(caught.value)
+    with pytest.raises(ParseError) as caught:
+        say(ledger, settings, ADMIN, "report —week 2")  # not a flag of report: refused as before
+    assert "Usage: `toil report [@user|team] [--weeks N]`" in str(caught.value)

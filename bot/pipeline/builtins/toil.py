@@ -12,7 +12,7 @@ from bot.pipeline import text as pipeline_text
 from bot.pipeline.builtins import text as builtin_text
 from bot.pipeline.builtins.registry import builtin
 from bot.pipeline.context import Context
-from bot.pipeline.parse import BuiltinCall
+from bot.pipeline.parse import BuiltinCall, builtin_flag
 from bot.pipeline.settings import Settings
 from bot.platform.errors import ParseError
 from bot.platform.schema import parse_duration
@@ -220,7 +220,7 @@ def _me(ledger: Ledger, settings: Settings, user: str, words: list[str], now: fl
 
 def _report(ledger: Ledger, settings: Settings, user: str, words: list[str], now: float) -> str:
     weeks, who = 4, "team"
-    rest = list(words)
+    rest = [builtin_flag(word, ("weeks",)) for word in words]
     if rest and rest[0] != "--weeks":
         who = _person(rest.pop(0))
     if rest:
