@@ -25,13 +25,13 @@ from bot.frontends.slack.blocks import (
     Block,
     approval_blocks,
     confirm_blocks,
-    home_view,
     reply_blocks,
     stop_timer_block,
 )
 from bot.frontends.slack.confirmations import CONFIRMED, DECLINED, Prompts
 from bot.frontends.slack.directory import SlackDirectory
 from bot.frontends.slack.fallback import say_or_dm
+from bot.frontends.slack.home import home_view
 from bot.frontends.slack.mrkdwn import escape
 from bot.frontends.slack.settings import SlackSettings
 from bot.frontends.slack.still_working import clock
@@ -189,9 +189,11 @@ class SlackHandlers:
     ) -> None:
         ack()
         user = body["user"]["id"]
+        had_timer = Ledger(self.r).timer(user) is not None
         reply = self.bot.handle(Request("toil stop", user, "slack"))
-        if (body.get("view") or {}).get("type") == "home":
-            self._publish_home(client, user)  # the button on App Home: show the new figures
+        if (body.get("view") or {}).get("type") == "home":  # the new figures, and what happened
+            stopped = slack_text.home_timer_stopped(reply.text) if had_timer else reply.text
+            self._publish_home(client, user, notice=stopped)
         else:
             respond(text=escape(reply.text), replace_original=True)
 
@@ -356,7 +358,7 @@ class SlackHandlers:
     def home(self, event: dict[str, Any], client: WebClient) -> None:
         self._publish_home(client, event["user"])
 
-    def _publish_home(self, client: WebClient, user: str) -> None:
+    def _publish_home(self, client: WebClient, user: str, notice: str | None = None) -> None:
         self.bot.jobs.reap(self.bot.settings.jobs.lease_seconds)
         mine = [r for r in self.bot.jobs.recent(100) if r.user == user]
         running = [r for r in mine if not r.status.terminal]
@@ -369,7 +371,7 @@ class SlackHandlers:
             settings.toil.thresholds,
             (timer.kind.value, timer.category, now - timer.started) if timer else None,
         )
-        view = home_view(user, running, done, toil, timer is not None)
+        view = home_view(running, done, toil, timer is not None, notice)
         client.views_publish(user_id=user, view=view)
 
 

@@ -150,24 +150,57 @@ def summary_chart_title(first: str, last: str) -> str:
 def home_toil(
     rows: Sequence[WeekRow], thresholds: Thresholds, running: tuple[str, str, float] | None
 ) -> str:
-    """App Home: this week's ratio, the running timer, the last weeks (rows oldest first)."""
+    """App Home: this week's share, the running timer, the last weeks (rows oldest first).
+
+    "No data" is said once: in the headline for this week, as "–" in the table for others.
+    """
+    from bot.toil import text as toil_text
+    from bot.toil.weeks import week_short, week_span
+
     this = rows[-1]
-    lines = [
-        f"*Your toil ratio this week ({this.week})*: {percent(this.ratio)} (target "
-        f"{percent(thresholds.target)}, limit {percent(thresholds.action)}; "
-        f"{thresholds.level(this.ratio)})",
-    ]
+    limits = f"target {percent(thresholds.target)}, limit {percent(thresholds.action)}"
+    when = f"{week_short(this.week)}, {week_span(this.week)}"
+    if this.shown is None:
+        head = (
+            f"*Your toil this week ({when})*: no share yet, it needs 4 hours of operating "
+            f"plus coding ({limits})."
+        )
+    else:
+        head = f"*Your toil this week ({when}): {this.shown}% operating* ({limits})."
+    lines = [head]
     if running:
         lines.append(f"Timer running: {running[0]} ({running[1]}) for {hours(running[2])}.")
     else:
         lines.append("No timer running. `/toil start operating interrupts` starts one.")
-    lines.append(f"*Your last {len(rows)} weeks*")
-    for row in rows:
-        lines.append(
-            f"{row.week}: operating {hours(row.operating)}, coding {hours(row.coding)}, "
-            f"ratio {percent(row.ratio)}"
-        )
+    if any(row.operating or row.coding or row.overhead for row in rows):
+        lines.append(f"*Your last {len(rows)} weeks*")
+        lines.append(toil_text.week_table(rows, hours))
+        if any(row.shown is None for row in rows[:-1]):
+            lines.append(f"{toil_text.NO_SHARE}: under 4 hours of operating plus coding.")
+    else:
+        lines.append(f"Nothing logged in your last {len(rows)} weeks.")
     return "\n".join(lines)
+
+
+def home_timer_stopped(reply: str) -> str:
+    """The line at the top of App Home after its Stop button was clicked."""
+    return f":white_check_mark: *Timer stopped.* {reply}"
+
+
+def home_running(any_running: bool) -> str:
+    return "*Your running jobs*" if any_running else "*Your running jobs*\nNone right now."
+
+
+def home_since(moment: str) -> str:
+    return f"started {moment}"
+
+
+def home_recent(any_recent: bool) -> str:
+    return "*Your recent results*" if any_recent else "*Your recent results*\nNo jobs yet."
+
+
+def home_footer() -> str:
+    return "Type `/ops help` for the commands."
 
 
 # --- audit ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -142,13 +143,16 @@ def test_mention_in_a_thread_and_retried_events_run_once(server, slack, r):
 
 
 def test_app_home_shows_the_users_jobs(server, slack, harness):
-    """Opening App Home publishes the user's running jobs and recent results."""
+    """Opening App Home publishes the user's running jobs and recent results, each result with
+    when it ended in Slack's date token (the reader's own time)."""
     harness.say("status localhost", ADMIN)
     with SignedClient(server) as client:
         client.post(event_body(app_home_opened_event(ADMIN)))
     view = slack.wait_for(lambda: slack.home(ADMIN), 10)
     text = json.dumps(view)
     assert "Your recent results" in text and "status localhost" in text and "succeeded" in text
+    [result] = [b["text"]["text"] for b in view["blocks"] if "status localhost" in str(b)]
+    assert re.search(r" · <!date\^\d+\^\{date_short_pretty\} \{time\}\|[\d-]+ [\d:]+ UTC>$", result)
 
 
 def test_a_slack_outage_never_loses_the_final_result(workspace, slack, worker_with_slack, r):

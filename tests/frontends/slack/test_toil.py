@@ -31,7 +31,7 @@ from bot.platform.store import Store
 from bot.toil import chart
 from bot.toil.ledger import Ledger
 from bot.toil.model import Kind, Source
-from bot.toil.weeks import week_bounds
+from bot.toil.weeks import week_bounds, week_label, week_of, week_short, week_span
 from tests.conftest import ADMIN, OPERATOR, wait_for, write_config
 from tests.slack import (
     SignedClient,
@@ -186,10 +186,24 @@ def test_the_workers_sweeps_send_the_dm(slack, settings, r, monkeypatch):
 # --- App Home --------------------------------------------------------------------------------
 
 
+def test_app_home_says_no_data_once(app_url, slack):
+    """Nothing logged: App Home says so in one line, not "no data" in every row and level."""
+    with SignedClient(app_url) as signed:
+        signed.post(event_body(app_home_opened_event(OPERATOR)))
+    view = slack.wait_for(lambda: slack.home(OPERATOR), 10)
+    text = json.dumps(view, ensure_ascii=False).lower()
+    assert "no share yet" in text and "nothing logged in your last 4 weeks" in text
+    assert "no data" not in text
+
+
 def test_app_home_shows_the_week_the_timer_and_stop(app_url, slack, r):
-    """App Home: this week's ratio, the last 4 weeks, the running timer with Stop; Stop there
-    logs the time and publishes the Home again without the timer."""
-    toil(app_url, ADMIN, "log 3h operating incident")
+    """App Home: this week's share with its dates, the last 4 weeks in a table, the running
+    timer with Stop; Stop there logs the time and publishes the Home again, saying at the top
+    what was stopped and logged, without the timer."""
+    now = time.time()
+    Ledger(r).add(
+        ADMIN, Kind.OPERATING, "incident", now - 6 * HOUR, now - 3 * HOUR, OSLO, Source.LOG
+    )
     toil(app_url, ADMIN, "start coding automation")
     timer = json.loads(r.get(f"toilbot:toil:timer:{ADMIN}"))
     timer["started"] -= 3 * HOUR
@@ -197,8 +211,11 @@ def test_app_home_shows_the_week_the_timer_and_stop(app_url, slack, r):
     with SignedClient(app_url) as signed:
         signed.post(event_body(app_home_opened_event(ADMIN)))
     view = slack.wait_for(lambda: slack.home(ADMIN), 10)
-    text = json.dumps(view)
-    assert "Your toil ratio this week" in text and "Your last 4 weeks" in text
+    text = json.dumps(view, ensure_ascii=False)
+    this_week = week_label(*week_of(time.time(), OSLO))
+    assert f"*Your toil this week ({week_short(this_week)}, {week_span(this_week)})*" in text
+    assert "no share yet" in text  # 3 h: under the 4 h a share needs
+    assert "Your last 4 weeks" in text and "```" in text and "no data" not in text
     assert "Timer running: coding (automation) for 3h" in text
     assert "toilbot_stop_timer" in text
     payload = block_actions_payload("toilbot_stop_timer", "stop", user_id=ADMIN)
@@ -210,9 +227,15 @@ def test_app_home_shows_the_week_the_timer_and_stop(app_url, slack, r):
     with SignedClient(app_url) as signed:
         signed.post(SlackBody(form, "application/x-www-form-urlencoded", payload))
     slack.wait_for(lambda: len(slack.homes(ADMIN)) > 1, 10)
-    text = json.dumps(slack.home(ADMIN))
+    home = slack.home(ADMIN)
+    first = home["blocks"][1]["text"]["text"]
+    assert first == (
+        ":white_check_mark: *Timer stopped.* Logged entry 2: 3h of coding (automation)."
+    ), first
+    text = json.dumps(home, ensure_ascii=False)
     assert "No timer running" in text and "toilbot_stop_timer" not in text
-    assert "50%" in text  # 3 h operating, 3 h coding this week
+    if now - 6 * HOUR >= week_bounds(*week_of(now, OSLO), OSLO)[0]:  # all of it this week
+        assert "50% operating*" in text, text  # 3 h operating, 3 h coding
 
 
 # --- weekly summary --------------------------------------------------------------------------
