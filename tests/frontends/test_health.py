@@ -95,3 +95,10 @@ def test_an_unreachable_redis_is_unhealthy_not_a_traceback(env):
     assert 1 == result.returncode
     assert result.stdout.startswith("UNHEALTHY: ")
     assert "Traceback" not in result.stderr
+
+
+def test_serve_answers_the_compose_healthcheck(slack_env, server):
+    """`toilbot serve`'s /healthz, as docker-compose.yml's serve healthcheck asks it."""
+    healthz = server.replace("/slack/events", "/healthz")
+    result = toilbot_cli(slack_env, "health", "--url", healthz)
+    assert (0, f"healthy: {healthz} answered 200\n") == (result.returncode, result.stdout)
