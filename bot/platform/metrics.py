@@ -61,7 +61,6 @@ class Metrics:
     ack_seconds: Histogram  # kind: Slack request kind, answered by the HTTP front end
     slack_calls: Counter  # method, error ("ok" when Slack took it)
     scheduler_leader: Gauge  # 1 while this process's scheduler leads
-    toil_sync: Counter  # source, result: placeholder for the toil-signals sync
 
 
 @functools.cache
@@ -112,12 +111,6 @@ def metrics() -> Metrics:
             "toilbot_scheduler_leader",
             "1 while this process's scheduler leads",
             multiprocess_mode="livesum",
-            registry=None,
-        ),
-        toil_sync=Counter(
-            "toilbot_toil_sync",
-            "Toil signal syncs by source and result",
-            ["source", "result"],
             registry=None,
         ),
     )
