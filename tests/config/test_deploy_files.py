@@ -106,6 +106,13 @@ def test_every_service_has_a_healthcheck_for_what_it_runs():
         assert services[name]["init"] is True  # SIGTERM reaches toilbot; zombies are reaped
 
 
+def test_worker_and_scheduler_metrics_are_on_a_port_of_their_own():
+    """Job metrics are recorded by the workers (README, "Health, metrics and logs"): each
+    container serves them on TOILBOT_METRICS_PORT for a Prometheus on the compose network."""
+    for name in ("worker", "scheduler"):
+        assert "9102" == compose()["services"][name]["environment"]["TOILBOT_METRICS_PORT"]
+
+
 def test_a_stopped_worker_has_time_to_finish_the_longest_job():
     """The worker's stop_grace_period outlasts every command's timeout plus RQ's margin
     (a redeploy's SIGTERM lets the running job finish: tests/execution/test_worker_shutdown)."""
