@@ -47,7 +47,7 @@ from bot.pipeline.request import Channel, ReplyTo, Request
 from bot.platform.audit import AuditAction
 from bot.platform.metrics import set_leader
 from bot.platform.store import QUEUE, Keys
-from bot.schedule.cron import Cron, Timing
+from bot.schedule.cron import Timing
 from bot.schedule.model import Schedule
 from bot.schedule.registry import REPLICA_SEEN, Registry
 
@@ -257,9 +257,7 @@ class Scheduler:
             self._audit(AuditAction.SCHEDULE_FIRED, schedule, fire, "queued", reply.job.id)
             log.info("schedule %s: fire %s late %ss -> job %s", name, fire, late, reply.job.id)
         elif reply.freeze is not None:
-            text = frontend_text.schedule_frozen(
-                name, reply.freeze.name, reply.freeze.end, self._timezone(schedule)
-            )
+            text = frontend_text.schedule_frozen(name, reply.freeze.name, reply.freeze.end)
             self._skip(schedule, fire, text)
         elif reply.outcome is Outcome.ANSWERED:
             self.registry.log(name, fire, "answered", reply.text)
@@ -271,13 +269,6 @@ class Scheduler:
             self.announcer.announce(schedule, text)
 
     # --- notices -----------------------------------------------------------
-
-    def _timezone(self, schedule: Schedule) -> str:
-        return (
-            schedule.timing.timezone
-            if isinstance(schedule.timing, Cron)
-            else self.bot.settings.timezone
-        )
 
     def _audit(
         self,
@@ -314,7 +305,6 @@ class Scheduler:
             fires[0],
             newest,
             schedule.window,
-            self._timezone(schedule),
         )
         self.registry.log(schedule.name, newest, "missed", text)
         self._audit(AuditAction.SCHEDULE_SKIPPED, schedule, newest, text)

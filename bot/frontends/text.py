@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.platform.formatting import moment, percent, seconds_text
+from bot.platform.formatting import percent, seconds_text, when
 
 if TYPE_CHECKING:
     from bot.toil.summary import Summary
@@ -190,10 +190,10 @@ def schedule_outside_window(name: str, window: str) -> str:
     )
 
 
-def schedule_frozen(name: str, freeze: str, until: int, timezone: str) -> str:
+def schedule_frozen(name: str, freeze: str, until: int) -> str:
     return (
         f"Skipped this run of schedule `{name}`: change freeze `{freeze}` is on until "
-        f"{moment(until, timezone)}."
+        f"{when(until)}."
     )
 
 
@@ -201,13 +201,11 @@ def schedule_refused(name: str, owner: str, reason: str) -> str:
     return f"Scheduled run of `{name}` (owner <@{owner}>) was refused, nothing ran: {reason}"
 
 
-def schedule_missed(
-    name: str, count: int, more: bool, first: int, last: int, window: int, timezone: str
-) -> str:
+def schedule_missed(name: str, count: int, more: bool, first: int, last: int, window: int) -> str:
     many = f"more than {count - 1}" if more else str(count)
-    span = moment(first, timezone)
+    span = when(first)
     if count > 1:
-        span += f" to {moment(last, timezone)}"
+        span += f" to {when(last)}"
     return (
         f"Skipped {many} run(s) of schedule `{name}` due {span}: no scheduler was running "
         f"then, and they are older than its {seconds_text(window)} window. Nothing is made up."

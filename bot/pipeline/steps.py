@@ -106,9 +106,7 @@ def freeze_gate(bot: Bot, request: Request, state: State) -> Reply | State:
     freeze = bot.settings.schedule.freeze_at(time.time())
     invocation = state.invocation
     if request.scheduled is not None and freeze is not None and invocation.changes_hosts:
-        answer = text.frozen(
-            invocation.normalized(), freeze.name, freeze.end, bot.settings.timezone
-        )
+        answer = text.frozen(invocation.normalized(), freeze.name, freeze.end)
         return Reply(Outcome.REFUSED, answer, decision=state.allowed, freeze=freeze)
     return replace(state, freeze=freeze)
 
@@ -133,7 +131,7 @@ def confirm_or_approve(bot: Bot, request: Request, state: State) -> Reply | Stat
         answer = text.approval_requested(approval.id, command, approval.quorum, approval.expires_at)
         freeze = state.freeze
         if freeze is not None and invocation.changes_hosts:
-            answer = text.freeze_override(freeze.name, freeze.end, bot.settings.timezone, answer)
+            answer = text.freeze_override(freeze.name, freeze.end, answer)
         return Reply(Outcome.NEEDS_APPROVAL, answer, decision=decision, approval=approval)
     if level is Confirm.CONFIRM and not request.confirmed:
         answer = text.confirm_prompt(command, list(invocation.hosts))

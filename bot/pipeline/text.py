@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from bot.platform.formatting import did_you_mean, echoed, moment, seconds_text, usage_line, when
+from bot.platform.formatting import did_you_mean, echoed, seconds_text, usage_line, when
 
 # --- parsing -----------------------------------------------------------------
 
@@ -340,10 +340,10 @@ def audit_not_written(reason: str) -> str:
 # --- freezes and schedules -----------------------------------------------------
 
 
-def frozen(command: str, freeze: str, until: int, timezone: str) -> str:
+def frozen(command: str, freeze: str, until: int) -> str:
     return (
         f"`{command}` changes hosts, and change freeze `{freeze}` is on until "
-        f"{moment(until, timezone)}. Nothing was queued. Run it with --check, or ask an "
+        f"{when(until)}. Nothing was queued. Run it with --check, or ask an "
         "approver for an override."
     )
 
@@ -355,9 +355,9 @@ def scheduled_needs_approval(command: str) -> str:
     )
 
 
-def freeze_override(freeze: str, until: int, timezone: str, request: str) -> str:
+def freeze_override(freeze: str, until: int, request: str) -> str:
     return (
-        f"Change freeze `{freeze}` is on until {moment(until, timezone)}: this change needs an "
+        f"Change freeze `{freeze}` is on until {when(until)}: this change needs an "
         f"approved override.\n{request}"
     )
 

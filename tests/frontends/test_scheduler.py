@@ -22,6 +22,7 @@ from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot, Outcome
 from bot.pipeline.request import Request
 from bot.platform.errors import ConfigError
+from bot.platform.formatting import when
 from bot.platform.store import Keys, Store
 from bot.schedule.cron import Every
 from tests.conftest import ADMIN, OPERATOR, VIEWER, write_config
@@ -127,10 +128,8 @@ def test_a_run_missed_beyond_its_window_is_skipped_and_announced(bot):
     assert {} == jobs_by_fire(bot)
     history = bot.schedules.history("nightly", 5)
     assert "missed" == history[0]["outcome"]
-    assert (
-        "Skipped 1 run(s) of schedule `nightly` due Sun 2026-11-22 03:00 UTC"
-        in (history[0]["detail"])
-    )
+    due = when(utc("2026-11-22 03:00"))  # each reader's time in Slack, the team's in a console
+    assert f"Skipped 1 run(s) of schedule `nightly` due {due}: " in history[0]["detail"]
     assert "older than its 2h window" in history[0]["detail"]
 
 
@@ -406,4 +405,5 @@ def test_skips_are_announced_in_the_schedules_channel(bot, slack, monkeypatch):
     clock = Clock(utc("2026-11-22 05:30"))
     Scheduler(bot, bot.schedules, announcer, clock=clock).step()
     [notice] = [m for m in slack.messages(DEFAULT_CHANNEL_ID) if "Skipped" in m.text]
-    assert "Skipped 1 run(s) of schedule `nightly` due Sun 2026-11-22 03:00 UTC" in notice.text
+    due = f"<!date^{utc('2026-11-22 03:00')}^{{date_short_pretty}} {{time}}|2026-11-22 03:00 UTC>"
+    assert f"Skipped 1 run(s) of schedule `nightly` due {due}: " in notice.text
