@@ -206,3 +206,48 @@ def test_a_bad_setting_is_one_line(env, name, value):
     assert 1 == len(done.stderr.strip().splitlines()), done.stderr
     assert "Traceback" not in done.stderr
     assert re.search(rf"{name}: .*Fix: ", done.stderr), done.stderr
+
+
+def test_serve_logs_json_lines_with_the_request_id(slack_env):
+    """gunicorn's lines and toilbot's are JSON; a Slack request's lines carry its request id."""
+    env = {**slack_env, "TOILBOT_LOG_FORMAT": "json", "TOILBOT_LOG_LEVEL": "info"}
+    port = free_port()
+    proc = start_toilbot(env, "serve", "--host", "127.0.0.1", "--port", str(port))
+    try:
+        wait_for(lambda: listening(port) or proc.poll() is not None, 30, "toilbot serve")
+        url = f"http://127.0.0.1:{port}/slack/events"
+        with SignedClient(url) as client:
+            answer = client.post(slash_command_body("/ops", "help"), bad_signature=True)
+            assert 401 == answer.status_code
+    finally:
+        output = stop_toilbot(proc)
+        print(output)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any(line["logger"] == "gunicorn.error" for line in lines), output
+    assert any(line["logger"] == "gunicorn.access" for line in lines), output
+    refused = [line for line in lines if line["message"].startswith("slack request refused")]
+    assert 1 == len(refused) and re.fullmatch(r"[0-9a-f]{16}", refused[0]["request_id"])
+    not_json = [line for line in output.splitlines() if line and not line.startswith("{")]
+    assert not_json == [line for line in not_json if line.startswith("Slack: connected")]
+
+
+def test_the_scheduler_says_it_leads_on_its_port(env):
+    port = free_port()
+    proc = start_toilbot({**env, "TOILBOT_METRICS_PORT": str(port)}, "scheduler")
+    try:
+        wait_for(lambda: listening(port) or proc.poll() is not None, 30, "the scheduler's port")
+
+        def leads() -> bool:
+            samples = scrape(f"http://127.0.0.1:{port}")
+            return samples.get("toilbot_scheduler_leader") == 1
+
+        wait_for(leads, 30, "the only replica to lead")
+        samples = scrape(f"http://127.0.0.1:{port}")
+        assert (1, 1) == (
+            samples["toilbot_scheduler_has_leader"],
+            samples["toilbot_scheduler_replicas"],
+        )
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        assert 503 == ready.status_code  # no worker: nothing would run what it fires
+    finally:
+        print(stop_toilbot(proc))
