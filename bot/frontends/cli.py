@@ -213,6 +213,9 @@ def _slack(args: argparse.Namespace, settings: Settings, store: Store, assembly:
     if args.command == "serve":
         server.serve_http(settings, slack, args.host, args.port, args.workers)
     elif args.command == "socket":
+        from bot.frontends.observe import open_metrics_port
+
+        open_metrics_port(settings, store, "socket", horses=False)
         server.serve_socket(settings, slack)
     else:
         from bot.frontends.observe import open_metrics_port

@@ -251,3 +251,15 @@ def test_the_scheduler_says_it_leads_on_its_port(env):
         assert 503 == ready.status_code  # no worker: nothing would run what it fires
     finally:
         print(stop_toilbot(proc))
+
+
+def test_socket_mode_has_the_three_paths_on_its_metrics_port(slack_env):
+    port = free_port()
+    proc = start_toilbot({**slack_env, "TOILBOT_METRICS_PORT": str(port)}, "socket")
+    try:
+        wait_for(lambda: listening(port) or proc.poll() is not None, 30, "the socket's port")
+        assert 200 == httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code
+        assert 503 == httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code
+        assert "toilbot_slack_api_calls_total" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    finally:
+        print(stop_toilbot(proc))
