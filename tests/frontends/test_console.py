@@ -147,3 +147,39 @@ def test_check_reports_a_config_schedule_whose_command_is_wrong(env, config_path
     assert "FAIL schedule nightly: " in proc.stdout
     assert "schedules.nightly.command: <targets>: `wbe` is not a host or group" in proc.stdout
     assert "ok   schedule fine: `status web` every 1h" in proc.stdout
+
+
+def test_exec_on_a_terminal_rewrites_one_progress_line_and_styles_code(env):
+    """On a TTY: one progress line rewritten in place with \\r while the job runs, wiped before
+    the result; code spans in cyan instead of backticks; the time in the team's zone."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "exec", "status localhost"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    ) as proc:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the process closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait(timeout=180)
+    os.close(leader)
+    screen = b"".join(chunks).decode()
+    assert 0 == proc.returncode, screen
+    assert "Job 1 queued: \x1b[36mstatus localhost\x1b[39m on 1 host." in screen
+    assert "\r\x1b[K  0/1 hosts done" in screen  # drawn, then rewritten in place
+    assert "\r\x1b[K  1/1 hosts done" in screen
+    assert "localhost: ok (1/1" not in screen  # no line a host on a terminal, only the count
+    assert "`" not in screen and "<!date" not in screen
