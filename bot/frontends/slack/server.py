@@ -14,7 +14,6 @@ never wsgiref. gunicorn's control socket is off: its default path is one per use
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import logging
 import os
@@ -157,8 +156,19 @@ def stop_child(child: subprocess.Popen[bytes] | None) -> None:
 
 
 def _die_with_parent() -> None:
-    """In the child before exec: Linux sends it SIGTERM when `toilbot run` dies (even by -9)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    """In the child before exec: Linux sends it SIGTERM when `toilbot run` dies (even by -9).
+    libc is loaded before the fork (``_LIBC``): nothing is loaded between fork and exec."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() == 1:  # the parent already died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
