@@ -349,7 +349,8 @@ def _toil_export(args: argparse.Namespace, settings: Settings, store: Store) -> 
     if until is None:
         print(frontend_text.bad_since(args.until), file=sys.stderr)
         return EXIT_REFUSED
-    sys.stdout.write(export_entries(Ledger(store.redis).between(since, until), args.format))
+    entries = Ledger(store.redis).between(since, until)
+    sys.stdout.write(export_entries(entries, args.format, settings.timezone))
     return 0
 
 

@@ -1,6 +1,6 @@
 """Ledger import and export: CSV or JSON rows of user, kind, category, start, end, note.
 
-Times are ISO 8601 with an offset (exported in UTC). An import is checked
+Times are ISO 8601 with an offset (exported in the team's timezone). An import is checked
 whole before anything is written: every bad row is reported by its line
 number, and either every row becomes an entry (one Redis transaction) or none
 does. Export lists entries in the order they were recorded, so an import of
@@ -68,8 +68,10 @@ def instant_or_date(value: str, tz: str) -> float | None:
     return dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(tz)).timestamp()
 
 
-def _iso(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
+def _iso(timestamp: float, tz: str) -> str:
+    """A time in ``tz`` with its offset (UTC as ``Z``): 2026-11-16T09:00:00+01:00."""
+    local = dt.datetime.fromtimestamp(timestamp, zoneinfo.ZoneInfo(tz))
+    return local.isoformat().replace("+00:00", "Z")
 
 
 def check_row(line: int, record: dict[str, Any], categories: Iterable[str]) -> Row | str:
@@ -170,16 +172,17 @@ def import_rows(ledger: Ledger, rows: list[Row], team_tz: str) -> list[Entry]:
     )
 
 
-def export_entries(entries: list[Entry], fmt: str) -> str:
-    """Entries in the order they were recorded, as CSV (with a header) or a JSON list."""
+def export_entries(entries: list[Entry], fmt: str, tz: str) -> str:
+    """Entries in the order they were recorded, as CSV (with a header) or a JSON list; times
+    in ``tz`` (the team's) with their offset, so an import reads the same instants."""
     ordered = sorted(entries, key=lambda e: (e.created_at, e.id))
     rows = [
         {
             "user": e.user,
             "kind": e.kind.value,
             "category": e.category,
-            "start": _iso(e.start),
-            "end": _iso(e.end),
+            "start": _iso(e.start, tz),
+            "end": _iso(e.end, tz),
             "note": e.note,
         }
         for e in ordered

@@ -89,3 +89,18 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_written(env, r, tmp_path):
     assert 2 == proc.returncode and "Cannot read" in proc.stderr
     proc = toilbot_cli(env, "toil", "export", "--since", "last tuesday")
     assert 2 == proc.returncode and "is not a date or time" in proc.stderr
+
+
+def test_an_export_is_in_the_team_timezone_and_imports_to_the_same_instants():
+    """Exported times carry the team's offset (+01:00 in Oslo in November, Z for UTC) and read
+    back as the same instants."""
+    from bot.toil.model import Entry, Kind, Source
+    from bot.toil.transfer import export_entries, read_rows
+
+    start = dt.datetime(2026, 11, 16, 8, 0, tzinfo=dt.UTC).timestamp()
+    entry = Entry(1, ADMIN, Kind.CODING, "automation", start, start + 3600, "UTC", Source.LOG)
+    oslo = export_entries([entry], "csv", "Europe/Oslo")
+    assert "2026-11-16T09:00:00+01:00,2026-11-16T10:00:00+01:00" in oslo
+    assert "2026-11-16T08:00:00Z,2026-11-16T09:00:00Z" in export_entries([entry], "csv", "UTC")
+    [row] = read_rows(oslo, "csv", ["automation"])
+    assert (start, start + 3600) == (row.start, row.end)
