@@ -162,10 +162,11 @@ def final(posted: Posted, r: redis.Redis, number: int, timeout: float = 120) -> 
 
 
 def running_version(slack: SlackEmulator, posted: Posted) -> dict[str, Any]:
-    """The last version of the job message that still had its Cancel button."""
+    """A version of the job message from the middle of the run (it has its Cancel button)."""
     versions = [v for v in slack.updates(CHANNEL, posted.ts) if v.blocks]
     live = [v for v in versions if any(b["type"] == "actions" for b in v.blocks or [])]
-    return (live or versions)[-1].to_api()
+    chosen = live or versions
+    return chosen[len(chosen) // 2].to_api()
 
 
 def job_message(workspace: SlackChat, text: str, as_: str, number: int) -> Posted:
