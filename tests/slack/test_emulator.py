@@ -403,6 +403,24 @@ def test_files_upload_v2(emulator: SlackEmulator, client: WebClient) -> None:
         assert http.get(url_private).status_code == 404
 
 
+def test_a_file_is_shared_by_channel_id_only(emulator: SlackEmulator, client: WebClient) -> None:
+    """files.completeUploadExternal takes a conversation id: a "#name" or a user id is refused
+    (chat.postMessage takes both); conversations.list finds the id of a name."""
+    for where in ("#ops", ALICE):
+        with pytest.raises(SlackApiError) as refused:
+            client.files_upload_v2(channel=where, content=b"x", filename="x.txt")
+        assert "invalid_arguments" == api_error(refused)
+    assert [] == emulator.files
+    listed = client.conversations_list(types="public_channel,private_channel", limit=1)
+    names = {c["name"]: c["id"] for c in listed["channels"]}
+    cursor = listed["response_metadata"]["next_cursor"]
+    while cursor:
+        page = client.conversations_list(types="public_channel,private_channel", cursor=cursor)
+        names.update({c["name"]: c["id"] for c in page["channels"]})
+        cursor = page["response_metadata"]["next_cursor"]
+    assert OPS == names["ops"]
+
+
 # ---------------------------------------------------------- faults and retries
 
 

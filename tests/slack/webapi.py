@@ -26,6 +26,7 @@ as given.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -542,11 +543,22 @@ def files_get_upload_url_external(workspace: Workspace, req: ApiRequest) -> dict
     return {"upload_url": workspace.root_url.rstrip("/") + upload.upload_path, "file_id": upload.id}
 
 
+_CONVERSATION_ID = re.compile(r"[CGDZ][A-Z0-9]+")
+
+
 @method("files.completeUploadExternal")
 def files_complete_upload_external(workspace: Workspace, req: ApiRequest) -> dict[str, Any]:
     entries = _json_arg(req.params, "files", "invalid_arguments")
     if not isinstance(entries, list) or not entries:
         raise _invalid_arguments("[ERROR] missing required field: files")
+    channel_id = _opt(req.params, "channel_id")
+    if channel_id is not None and not _CONVERSATION_ID.fullmatch(channel_id):
+        # An id only here, not "#name" nor a user id (slackapi/bolt-js#2115); Slack asks for
+        # 8+ characters after the letter, the local ids are shorter.
+        raise _invalid_arguments(
+            "[ERROR] input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ "
+            "[json-pointer:/channel_id]"
+        )
     channels = _share_targets(workspace, req.params)
     uploads = []
     for entry in entries:
