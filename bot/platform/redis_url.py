@@ -26,7 +26,7 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.connection import Connection, SSLConnection
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from bot.platform import text
 from bot.platform.errors import ConfigError
@@ -217,6 +217,24 @@ class BoundedTLSConnection(SSLConnection):
         return wrapped
 
 
+class FollowingSentinelConnection(SentinelManagedConnection):
+    """A Sentinel-managed connection that asks the Sentinels for the master at every connect.
+
+    redis-py 8 (redis/redis-py#3874) reconnects inside a command's retries without asking
+    them: after a failover every retry went back to the dead master's address until the
+    retries ran out. Here each attempt of the command's retry asks again (and makes one
+    socket attempt), so the command lands on the promoted replica as soon as it is announced.
+    """
+
+    def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        connected = getattr(self, "_sock", None) is not None  # typed None-only in redis-py
+        if not connected and self.connection_pool.is_master:
+            self.host, self.port = self.connection_pool.get_master_address()
+        super().connect_check_health(check_health=check_health, retry_socket_connect=False)
+
+
 def open_client(
     address: RedisAddress, *, retry: bool = True, client_name: str | None = None
 ) -> redis.Redis:
@@ -243,6 +261,7 @@ def open_client(
                 "retry": Retry(NoBackoff(), 0),  # the next Sentinel is asked instead
             },
         )
+        kwargs["connection_class"] = FollowingSentinelConnection
         client: redis.Redis = sentinel.master_for(address.service, **kwargs)  # type: ignore[no-untyped-call]
         return client
     host, port = address.hosts[0]

@@ -1,0 +1,146 @@
+"""REDIS_URL through Sentinel: a real master, a replica and a Sentinel on loopback, and failovers.
+
+The Sentinel declares a master down after 500 ms without an answer, so a failover takes a
+second or two.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.execution.jobs import Jobs
+from bot.execution.records import JobStatus
+from bot.platform.errors import StoreError
+from bot.platform.store import connect
+from tests.conftest import start_toilbot, stop_toilbot, submit, toilbot_cli, wait_for, write_config
+from tests.platform.redis_servers import Servers, free_port, plain_probe, wait_until_up
+
+SERVICE = "mymaster"
+
+
+@dataclass
+class Cluster:
+    servers: Servers
+    master: int
+    replica: int
+    sentinel: int
+
+    @property
+    def url(self) -> str:
+        return f"redis+sentinel://127.0.0.1:{self.sentinel}/{SERVICE}/0"
+
+    def master_port(self) -> int:
+        _, port = plain_probe(self.sentinel).sentinel_get_master_addr_by_name(SERVICE)
+        return int(port)
+
+
+def start_cluster(servers: Servers) -> Cluster:
+    master, replica, sentinel = free_port(), free_port(), free_port()
+    servers.start("master", "--port", str(master), "--repl-diskless-sync-delay", "0")
+    servers.start("replica", "--port", str(replica), "--replicaof", "127.0.0.1", str(master))
+    wait_until_up(plain_probe(master), "the master")
+    wait_until_up(plain_probe(replica), "the replica")
+    wait_for(
+        lambda: plain_probe(replica).info("replication").get("master_link_status") == "up",
+        10,
+        "the replica to sync",
+    )
+    servers.start(
+        "sentinel",
+        "--sentinel",
+        config=(
+            f"port {sentinel}\n"
+            f"sentinel monitor {SERVICE} 127.0.0.1 {master} 1\n"
+            f"sentinel down-after-milliseconds {SERVICE} 500\n"
+            f"sentinel failover-timeout {SERVICE} 3000\n"
+        ),
+    )
+    wait_until_up(plain_probe(sentinel), "the Sentinel")
+
+    def replica_known() -> bool:
+        replicas = plain_probe(sentinel).sentinel_slaves(SERVICE)
+        return any(r["port"] == replica and r["is_slave"] and not r["is_sdown"] for r in replicas)
+
+    wait_for(replica_known, 15, "the Sentinel to know the replica")
+    return Cluster(servers, master, replica, sentinel)
+
+
+def test_sentinel_url_finds_the_master(servers, tmp_path: Path):
+    """redis+sentinel:// asks the Sentinel for the master and writes there."""
+    cluster = start_cluster(servers)
+    store = connect(cluster.url, tmp_path)
+    assert f"{cluster.url} (from REDIS_URL)" == store.description
+    store.redis.set("toilbot:test", "via Sentinel")
+    assert b"via Sentinel" == plain_probe(cluster.master).get("toilbot:test")
+
+
+def test_a_master_name_the_sentinel_does_not_know_fails_fast(servers, tmp_path: Path):
+    cluster = start_cluster(servers)
+    started = time.monotonic()
+    with pytest.raises(StoreError) as caught:
+        connect(f"redis+sentinel://127.0.0.1:{cluster.sentinel}/nosuchmaster/0", tmp_path)
+    assert time.monotonic() - started < 3
+    assert "master name is the one they monitor" in str(caught.value)
+
+
+def test_commands_keep_working_through_a_sentinel_failover(servers, tmp_path: Path):
+    """SENTINEL FAILOVER: once the old master is demoted, the same client (whose connection
+    still points at it) follows the promoted replica."""
+    cluster = start_cluster(servers)
+    store = connect(cluster.url, tmp_path)
+    store.redis.set("before", "1")
+    wait_for(lambda: plain_probe(cluster.replica).get("before") == b"1", 5, "replication")
+    plain_probe(cluster.sentinel).execute_command("SENTINEL", "FAILOVER", SERVICE)
+    wait_for(lambda: cluster.master_port() == cluster.replica, 15, "the replica's promotion")
+    # Sentinel demotes the old master a moment after the promotion; until then a client
+    # still connected to it writes there (Redis's own caveat: asynchronous replication).
+    wait_for(
+        lambda: plain_probe(cluster.master).info("replication")["role"] == "slave",
+        15,
+        "the old master's demotion",
+    )
+    store.redis.set("after", "2")  # READONLY from the old master: the client moves on
+    assert b"2" == plain_probe(cluster.replica).get("after")
+    assert b"1" == store.redis.get("before")
+
+
+def test_a_running_job_survives_its_master_being_killed(servers, env, tmp_path: Path):
+    """The master is SIGKILLed while a real job runs on a production `toilbot worker`: the
+    Sentinel promotes the replica, the job finishes, its record and outcome are in the new
+    master, the worker lives on, and new commands work."""
+    cluster = start_cluster(servers)
+    config = write_config(tmp_path / "sentinel", jobs={"lease_seconds": 30, "forks": 5})
+    markers = config.parent / "markers"
+    environ = {**env, "REDIS_URL": cluster.url, "TOILBOT_CONFIG": str(config)}
+    worker = start_toilbot(environ, "worker")
+    try:
+        waiter = submit(environ, "slow localhost --seconds 6")
+        wait_for(lambda: (markers / "started").exists(), 60, "the playbook to start")
+        servers.procs[0].send_signal(signal.SIGKILL)  # the master
+        killed = time.monotonic()
+        wait_for(lambda: cluster.master_port() == cluster.replica, 20, "the replica's promotion")
+        promoted = time.monotonic() - killed
+        out, err = waiter.communicate(timeout=90)
+        assert 0 == waiter.returncode, out + err
+        assert "succeeded" == json.loads(out)["job"]["status"]
+        assert (markers / "finished").exists()
+        new_master = plain_probe(cluster.replica)
+        record = Jobs(new_master).get(1)
+        assert JobStatus.SUCCEEDED == record.status
+        assert None is worker.poll(), "the worker exited during the failover"
+        proc = toilbot_cli(environ, "exec", "--json", "status localhost")
+        assert 0 == proc.returncode, proc.stdout + proc.stderr
+        assert 2 == json.loads(proc.stdout)["job"]["id"]
+        assert JobStatus.SUCCEEDED == Jobs(new_master).get(2).status
+        assert promoted < 15
+    finally:
+        print(stop_toilbot(worker))
+    with pytest.raises(redis.ConnectionError):
+        plain_probe(cluster.master).ping()
