@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import subprocess
 from typing import TextIO
 
@@ -33,13 +34,12 @@ def run_checks(out: TextIO) -> int:
         return 1
     report(True, f"config {settings.config_path} (policy: {len(settings.policy.roles)} roles)")
     inventory: Inventory | None = None
+    sources = settings.inventory.sources
     try:
-        inventory = load_inventory(settings.inventory_path)
-        report(
-            True,
-            f"inventory {settings.inventory_path} ({len(inventory.hosts)} hosts, "
-            f"{len(inventory.groups)} groups)",
-        )
+        inventory = load_inventory(sources, settings.inventory.timeout)
+        report(True, config_text.inventory_read(settings.inventory.label, inventory))
+        for skipped in inventory.skipped:
+            report(False, f"inventory: {skipped.describe()}")
     except ConfigError as exc:
         report(False, f"inventory: {exc}")
     try:
@@ -77,17 +77,17 @@ def run_checks(out: TextIO) -> int:
     for playbook in sorted({s.playbook for s in specs.values()}):
         path = settings.playbooks_dir / playbook
         proc = subprocess.run(
-            [binary, "--syntax-check", "-i", str(settings.inventory_path), str(path)],
+            [binary, "--syntax-check", *(a for s in sources for a in ("-i", str(s))), str(path)],
             capture_output=True,
             text=True,
             cwd=settings.playbooks_dir,
             timeout=120,
             check=False,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "True"},
         )
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        report(
-            proc.returncode == 0,
-            f"playbook {path}" + ("" if proc.returncode == 0 else f": {' '.join(detail[-3:])}"),
-        )
+        if proc.returncode == 0:
+            report(True, f"playbook {path}")
+        else:  # Ansible's whole error: what is wrong, and the file, line and column
+            report(False, config_text.syntax_error(str(path), proc.stderr or proc.stdout))
     print(config_text.check_summary(failures), file=out)
     return 0 if failures == 0 else 1

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.execution.settings import JobSettings
+from bot.pipeline.inventory.source import load_inventory_settings
 from bot.pipeline.policy.load import load_policy
 from bot.pipeline.settings import ApprovalSettings, Settings
 from bot.platform.audit import audit_key, parse_retention
@@ -79,10 +80,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise node.error(f"{found} is not a directory", "point it at an existing folder")
         return found
 
-    inventory_node = root.child("inventory")
-    inventory = _real(base / inventory_node.text())
-    if not inventory.is_file():
-        raise inventory_node.error(f"{inventory} does not exist", "point it at your inventory file")
+    inventory = load_inventory_settings(root.child("inventory"), base)
 
     tz_node = root.child("timezone", "UTC")
     timezone = tz_node.text()
@@ -161,7 +159,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         parse_redis_url(redis_url)  # a bad URL stops start-up here: one line, password masked
     return Settings(
         config_path=path,
-        inventory_path=inventory,
+        inventory=inventory,
         commands_dir=directory(root.child("commands_dir", "commands")),
         playbooks_dir=directory(root.child("playbooks_dir", "playbooks")),
         timezone=timezone,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.pipeline.inventory import Inventory
+
 
 def policy_check_running() -> str:
     return (
@@ -15,6 +17,21 @@ def unused_permission(role: str, granted: str, needed: list[str]) -> str:
         f"policy: role {role} grants `{granted}`, which no command needs (a typo?). "
         f"Permissions in use: {', '.join(needed)}"
     )
+
+
+def inventory_read(sources: str, inventory: Inventory) -> str:
+    return (
+        f"inventory {sources} ({len(inventory.hosts)} hosts, {len(inventory.groups)} groups, "
+        "read by ansible-inventory)"
+    )
+
+
+def syntax_error(playbook: str, output: str, limit: int = 80) -> str:
+    lines = [line.rstrip() for line in output.strip().splitlines()]
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"… {len(lines) - limit} more lines"]
+    shown = "\n".join(f"     {line}" for line in lines)
+    return f"playbook {playbook}: ansible-playbook --syntax-check says:\n{shown}"
 
 
 def no_ansible() -> str:

@@ -51,7 +51,7 @@ def assemble(
     execution = Execution(
         jobs=settings.jobs,
         playbooks_dir=settings.playbooks_dir,
-        inventory_path=settings.inventory_path,
+        inventory=settings.inventory.sources,
         runs_dir=runs_dir(settings.data_dir),
         observers=(ToilRecorder(settings.toil, settings.timezone), JobMetrics(), *observers),
         runner=runner,

@@ -53,7 +53,7 @@ class RunnerStatus:
 @dataclass
 class RunRequest:
     playbook: Path
-    inventory: Path
+    inventory: Path | tuple[Path, ...]  # the inventory sources, each passed with -i
     hosts: list[str]
     values: dict[str, Any]
     check_mode: bool
@@ -266,7 +266,7 @@ def run_playbook(
             private_data_dir=str(private),
             project_dir=str(request.playbook.parent),
             playbook=str(request.playbook),
-            inventory=str(request.inventory),
+            inventory=[str(p) for p in _sources(request.inventory)],
             limit=",".join(request.hosts),
             forks=request.forks,
             cmdline="--check" if request.check_mode else None,
@@ -316,6 +316,10 @@ def _stop_run(mark: str) -> list[int]:
     if survivors:
         log.error("processes of run %s survived SIGKILL: %s", mark, survivors)
     return survivors
+
+
+def _sources(inventory: Path | tuple[Path, ...]) -> tuple[Path, ...]:
+    return (inventory,) if isinstance(inventory, Path) else inventory
 
 
 def _stop(pid: int | None, wait: float = 10.0) -> None:

@@ -56,7 +56,7 @@ class Execution:
 
     jobs: JobSettings
     playbooks_dir: Path
-    inventory_path: Path
+    inventory: tuple[Path, ...]  # the inventory sources of toilbot.yaml
     runs_dir: Path  # private run folders (bot.execution.rundirs), under the data directory
     observers: Sequence[JobObserver] = ()
     runner: PlaybookRunner = field(default=run_playbook)
@@ -189,7 +189,7 @@ class JobExecution:
 
         request = RunRequest(
             playbook=self.execution.playbooks_dir / record.playbook,
-            inventory=self.execution.inventory_path,
+            inventory=self.execution.inventory,
             hosts=record.hosts,
             values=record.values,
             check_mode=record.check_mode,

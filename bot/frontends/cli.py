@@ -175,7 +175,7 @@ def _dispatch(
     )
     if args.command == "console":
         banner = frontend_text.console_banner(
-            user, store.description, str(settings.config_path), str(settings.inventory_path)
+            user, store.description, str(settings.config_path), settings.inventory.label
         )
         return console(session, banner)
     print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)

@@ -16,7 +16,8 @@ from bot.pipeline import text as pipeline_text
 from bot.pipeline.approvals import Approvals
 from bot.pipeline.builtins import BUILTINS
 from bot.pipeline.context import Context, membership
-from bot.pipeline.inventory import Inventory, load_inventory
+from bot.pipeline.inventory import Inventory
+from bot.pipeline.inventory.cache import Inventories
 from bot.pipeline.notices import ApprovalNotifier, NoNotices
 from bot.pipeline.parse import BuiltinCall, parse
 from bot.pipeline.policy.file import PolicyFile
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 class Bot:
     settings: Settings
     specs: dict[str, CommandSpec]
-    inventory: Inventory
+    inventories: Inventories  # the resolved inventory, cached here and in Redis
     jobs: Jobs
     schedules: Registry
     policies: PolicyFile | None = None  # the policy, reloaded when toilbot.yaml changes
@@ -58,7 +59,8 @@ class Bot:
         """Everything validated once: specs, inventory, policy, schedules; a problem is a
         ConfigError."""
         specs = load_specs(settings.commands_dir, settings.playbooks_dir)
-        inventory = load_inventory(settings.inventory_path)
+        inventories = Inventories(settings.inventory, store.redis)
+        inventory = inventories.start().inventory
         settings.policy.validate(inventory, specs, str(settings.config_path))
         configured = {}
         for name, (schedule, node) in settings.schedule.configured.items():
@@ -78,12 +80,19 @@ class Bot:
         return cls(
             settings,
             specs,
-            inventory,
+            inventories,
             jobs,
             Registry(store.redis, configured),
-            PolicyFile(settings.config_path, settings.policy, inventory, specs, jobs.audit),
+            PolicyFile(
+                settings.config_path, settings.policy, inventories.current, specs, jobs.audit
+            ),
             notifier=notifier or NoNotices(),
         )
+
+    @property
+    def inventory(self) -> Inventory:
+        """The inventory in force (``Inventories.current``: no Ansible run on the way)."""
+        return self.inventories.current()
 
     @property
     def policy(self) -> Policy:
@@ -112,6 +121,7 @@ class Bot:
             self.groups,
             BUILTINS,
             self.policies,
+            self.inventories,
         )
 
     def handle(self, request: Request) -> Reply:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.execution.jobs import Jobs
 from bot.pipeline.approvals import Approvals
 from bot.pipeline.inventory import Inventory
+from bot.pipeline.inventory.cache import Inventories
 from bot.pipeline.parse import BuiltinCall, Invocation, parse
 from bot.pipeline.policy.file import PolicyFile
 from bot.pipeline.policy.groups import GroupDirectory, Membership
@@ -45,6 +46,7 @@ class Context:
     groups: GroupDirectory
     builtins: Mapping[str, Builtin]  # for `help`
     policies: PolicyFile | None = None  # where the policy is reloaded from (for `whoami`)
+    inventories: Inventories | None = None  # where the inventory is refreshed (`inventory`)
 
     @property
     def user(self) -> str:

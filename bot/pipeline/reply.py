@@ -19,6 +19,15 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # parse error, denial, unknown job...
 
 
+@dataclass(frozen=True)
+class Action:
+    """A button under an answer: its label, and the command it runs for whoever clicks it
+    (through the whole pipeline, as if that person typed it)."""
+
+    label: str
+    command: str
+
+
 @dataclass
 class Reply:
     outcome: Outcome
@@ -27,6 +36,7 @@ class Reply:
     decision: Decision | None = None
     freeze: Freeze | None = None  # refused because a change freeze is on
     approval: ApprovalRequest | None = None
+    actions: tuple[Action, ...] = ()  # buttons a front end may show under the answer
 
     @property
     def ok(self) -> bool:

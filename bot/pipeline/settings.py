@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.execution.settings import JobSettings
+from bot.pipeline.inventory.source import InventorySettings
 from bot.pipeline.policy.rules import Policy
 from bot.platform.logs import LogSettings
 from bot.platform.metrics import MetricsSettings
@@ -26,7 +27,7 @@ class ApprovalSettings:
 @dataclass(frozen=True)
 class Settings:
     config_path: Path
-    inventory_path: Path
+    inventory: InventorySettings  # the sources Ansible reads, how long a read is kept
     commands_dir: Path
     playbooks_dir: Path
     timezone: str

@@ -117,20 +117,48 @@ def test_inventory_groups_include_children(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("data", "kind", "name", "fragment"),
+    [
+        ({"all": {"hosts": {"web*": None, "ok-1": None}}}, "host", "web*", "letters, digits"),
+        ({"all": {"hosts": {"a,b": None, "ok-1": None}}}, "host", "a,b", "letters, digits"),
+        (
+            {"all": {"children": {"web": {"hosts": {"web": None, "ok-1": None}}}}},
+            "group",
+            "web",
+            "also a host name",
+        ),
+    ],
+)
+def test_names_that_could_act_as_patterns_are_not_targets(tmp_path, data, kind, name, fragment):
+    """A name Ansible accepts but toilbot cannot target is left out, and the inventory says
+    which, why, and from which source."""
+    path = inventory_file(tmp_path, data)
+    inventory = load_inventory(path)
+    assert ("ok-1",) == inventory.resolve("ok-1")
+    if kind == "host":
+        assert inventory.resolve(name) is None
+    else:
+        assert (name,) == inventory.resolve(name)  # the host, not the group
+    [skipped] = inventory.skipped
+    assert (kind, name) == (skipped.kind, skipped.name)
+    assert f"{kind} {name!r} from {path} is not a target: " in skipped.describe()
+    assert fragment in skipped.describe()
+
+
+@pytest.mark.parametrize(
     ("data", "fragment"),
     [
-        ({"all": {"hosts": {"web*": None}}}, "is not allowed here"),
-        ({"all": {"hosts": {"a,b": None}}}, "is not allowed here"),
-        ({"all": {"children": {"web": {"hosts": {"web": None}}}}}, "both a host and a group"),
-        ({"all": {"children": {}}}, "defines no hosts"),
-        ({"all": {"hosts": ["web-01"]}}, "must be a mapping"),
-        ({"all": {"groups": {}}}, "is not a known key"),
+        ({"all": {"children": {}}}, "defines no host toilbot can target"),
+        ({"all": {"hosts": ["web-01"]}}, 'Invalid "hosts" entry for "all" group'),
     ],
 )
 def test_malformed_inventory(tmp_path, data, fragment):
-    """Names that could act as Ansible patterns, and structural mistakes, are refused."""
+    """An inventory without hosts, and one Ansible cannot parse, are refused, naming the file
+    and, for the latter, with Ansible's own message."""
+    path = inventory_file(tmp_path, data)
     with pytest.raises(ConfigError, match="Fix: ") as caught:
-        load_inventory(inventory_file(tmp_path, data))
+        load_inventory(path)
+    assert str(caught.value).startswith(f"{path}: ")
     assert fragment in str(caught.value)
 
 

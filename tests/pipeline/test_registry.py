@@ -26,7 +26,7 @@ permission: status
 timeout: 1m
 manual_minutes: 5
 """
-NO_HOSTS = Inventory(Path("hosts.yml"), frozenset(), {})
+NO_HOSTS = Inventory(("hosts.yml",), frozenset(), {})
 
 
 def answer(context: object, call: object) -> str:
@@ -45,7 +45,7 @@ def test_reserved_names_are_the_registered_builtins():
     """The names a spec may not take are derived from the registry, `whoami` and `can` included."""
     expected = {
         "help", "jobs", "job", "cancel", "approvals", "approve", "deny",
-        "schedule", "toil", "whoami", "can",
+        "schedule", "toil", "whoami", "can", "inventory",
     }  # fmt: skip
     assert expected == set(RESERVED_NAMES)
     assert RESERVED_NAMES == frozenset(BUILTINS)
@@ -55,7 +55,7 @@ def test_help_lists_the_builtins_in_their_registered_order():
     """`help` shows the builtins in the order of the module list in builtins/__init__.py."""
     expected = [
         "help", "jobs", "job", "cancel", "approvals", "approve", "deny",
-        "schedule", "toil", "whoami", "can",
+        "schedule", "toil", "whoami", "can", "inventory",
     ]  # fmt: skip
     assert expected == list(BUILTINS)
 
@@ -115,7 +115,7 @@ def test_a_builtin_name_must_be_a_command_name():
 
 def test_check_knows_every_permission_a_builtin_needs():
     """`toilbot check` reads the permissions builtins need or check themselves from the registry."""
-    assert {"jobs", "cancel", "approve", "schedule"} == set(BUILTINS.permissions())
+    assert {"jobs", "cancel", "approve", "schedule", "inventory"} == set(BUILTINS.permissions())
 
 
 @pytest.mark.parametrize("name", sorted(RESERVED_NAMES))

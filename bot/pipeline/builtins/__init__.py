@@ -5,10 +5,10 @@ list of modules is the whole registration, in the order `help` shows them. The
 names a command spec may not take are derived from it.
 """
 
-from bot.pipeline.builtins import access, approvals, help, jobs, schedule, toil
+from bot.pipeline.builtins import access, approvals, help, inventory, jobs, schedule, toil
 from bot.pipeline.builtins.registry import Builtin, Registry
 
-BUILTINS = Registry.collect(help, jobs, approvals, schedule, toil, access)
+BUILTINS = Registry.collect(help, jobs, approvals, schedule, toil, access, inventory)
 RESERVED_NAMES = BUILTINS.names
 
 __all__ = ["BUILTINS", "RESERVED_NAMES", "Builtin", "Registry"]

@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +50,7 @@ class PolicyFile:
         self,
         path: Path,
         policy: Policy,
-        inventory: Inventory,
+        inventory: Callable[[], Inventory],  # the inventory in force when the policy is read
         specs: Mapping[str, CommandSpec],
         audit: Audit | None = None,
     ) -> None:
@@ -93,7 +93,7 @@ class PolicyFile:
             return
         self._digest = digest
         try:
-            policy = read_policy(self.path, self.inventory, self.specs)
+            policy = read_policy(self.path, self.inventory(), self.specs)
         except ConfigError as exc:
             log.error("policy not reloaded, the last good one stays in force: %s", exc)
             self.state = PolicyState(self.state.policy, self.state.loaded_at, str(exc), time.time())
