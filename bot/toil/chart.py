@@ -55,7 +55,7 @@ def chart_png(summary: Summary) -> bytes:
     known = [
         (p, row.ratio) for p, row in zip(positions, rows, strict=True) if row.ratio is not None
     ]
-    top = min(1.08, max([limits.action + 0.2, *(r + 0.14 for _, r in known)]))
+    top = min(1.14, max([limits.action + 0.2, *(r + 0.14 for _, r in known)]))
     share.set_ylim(0, top)
     share.set_xlim(-0.6, len(rows) - 0.4)
     share.axhspan(0, limits.target, color=TARGET_BAND, linewidth=0, zorder=0)

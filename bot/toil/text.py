@@ -21,7 +21,7 @@ def import_row(line: int, problem: str) -> str:
 def chart_headline(shown: int | None, week: str, change: int | None) -> str:
     """The chart's title: '41% operating in W47 (+3 points)'."""
     if shown is None:
-        return f"No operating share for {week}: under 4 hours logged"
+        return f"No share in {week}: under 4 hours logged"
     moved = "" if change is None else f" ({_points(change)})"
     return f"{shown}% operating in {week}{moved}"
 

@@ -59,6 +59,7 @@ def test_changes_come_from_the_rounded_figures_shown():
         "Target 35%, limit 50%.\nNobody is above the 50% limit.\n```\n"
     ), said
     assert "44% operating in W47 (no change)" == text.chart_headline(44, "W47", flat.change)
+    assert "No share in W47: under 4 hours logged" == text.chart_headline(None, "W47", None)
     rising = summary({}, RISING)
     assert "*41% operating in week 47 (16–22 Nov 2026)*, +3 points on last week's 38%." in (
         text.weekly_summary(rising, names=False)
