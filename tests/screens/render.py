@@ -198,6 +198,7 @@ class _Inline:
 
 def mrkdwn(text: str, names: Mapping[str, str] | None = None) -> str:
     """One mrkdwn text as HTML."""
+    text = text.replace("\x00", "")  # the marker of parts held aside
     inline = _Inline(names or {})
     out, last = [], 0
     for match in _FENCE.finditer(text):

@@ -236,6 +236,23 @@ def test_approval(workspace: SlackChat, slack: SlackEmulator, worker):
     )
 
 
+def test_a_hostile_deny_reason(workspace: SlackChat, slack: SlackEmulator):
+    """A deny reason with a broadcast and a disguised link, as the thread shows it (issue 11:
+    it must read as words: no highlighted @channel, no link)."""
+    asked = workspace.ops("guarded web-01", as_=OPERATOR)
+    request = asked.message("*Approval request 1*")
+    reason = "<!channel> wake up <https://evil.example|click here> & <#C0OTHER>"
+    workspace.ops(f"deny 1 {reason}", as_=LEAD1)
+    request.wait_in_thread("Denied by")
+    draw(
+        slack,
+        "approval-denied",
+        "denied, with a hostile reason",
+        [request.message.to_api()],
+        thread_of=request.ts,
+    )
+
+
 # Hours (operating, coding) per person for the six weeks before the summary's week.
 TEAM_WEEKS = {
     ADMIN: [(12, 24), (14, 20), (18, 18), (20, 16), (24, 12), (28, 10)],  # rising

@@ -131,6 +131,7 @@ HOSTILE = [
     "```</pre><script>alert(2)</script>```",
     '<@U0ANA|"><svg onload=alert(3)>>',
     "<!date^1^{x}|<style>body{display:none}</style>>",
+    "`<b>` \x000\x00 *\x001\x00*",
 ]
 
 
