@@ -61,7 +61,8 @@ _SEQUENCE = re.compile(r"<([^<>\n]*)>")
 _BOLD = re.compile(r"(?<![\w*])\*(?=[^*\s])([^*\n]*?[^*\s])\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(?=[^_\s])([^_\n]*?[^_\s])_(?![\w_])")
 _SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
-_MARKUP = re.compile(r"[@#][A-Z0-9]{2,}$|!|[a-z][a-z0-9+.-]*:")  # people, channels, !..., links
+# What Slack reads in <...>: people, channels, !commands (dates, broadcasts), links.
+_MARKUP = re.compile(r"[@#][A-Z0-9]{2,}$|!|https?://|mailto:|tel:|slack://")
 _DATE = re.compile(r"date\^(\d+)\^([^^|]*)(?:\^[^|]*)?")
 
 BOLD, ITALIC, CODE = ("\x1b[1m", "\x1b[22m"), ("\x1b[3m", "\x1b[23m"), ("\x1b[36m", "\x1b[39m")

@@ -68,6 +68,9 @@ def test_placeholders_and_other_angle_words_stay_as_written():
     assert "Usage: restart <nginx|cron|ssh|demo> on <targets>, or can <@user> <command>" == (
         PLAIN.render(usage)
     )
+    assert "connect to <host:port> as <user@host>" == PLAIN.render(
+        "connect to <host:port> as <user@host>"
+    )
 
 
 def test_links_read_label_then_address():
