@@ -70,6 +70,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "audit",
             "logging",
             "metrics",
+            "slack",
         }
     )
     base = path.parent
@@ -152,6 +153,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         expiry=expiry_node.duration(),
         quorum=approvals_node.child("quorum", 1).number(1, 10),
     )
+    slack_node = root.child("slack", {})
+    slack_node.check_keys({"notify_on_finish"})
+    notify_on_finish = slack_node.child("notify_on_finish", True).flag()
     audit_retention = _audit_retention(root.child("audit", {}))
     audit_key(env)  # a bad TOILBOT_AUDIT_KEY stops start-up here, with the fix
     redis_url = env.get("REDIS_URL") or None
@@ -176,6 +180,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         approvals=approvals,
         audit_retention=audit_retention,
         summary_when=summary_when,
+        slack_notify_on_finish=notify_on_finish,
         logging=_log_settings(root.child("logging", {}), env),
         metrics=_metrics_settings(root.child("metrics", {}), env),
     )

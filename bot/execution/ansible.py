@@ -141,6 +141,9 @@ class _Tracker:
         if kind == "playbook_on_task_start":
             self.task = data.get("task") or data.get("name")
             return None
+        if kind == "playbook_on_play_start":  # a play (or a serial batch) ended: settle its hosts
+            self._settle()
+            return None
         if kind == "playbook_on_stats":
             self._stats(data)
             return None
@@ -151,8 +154,7 @@ class _Tracker:
         outcome: str | None = None
         if kind == "runner_on_ok":
             outcome = "changed" if res.get("changed") else "ok"
-            if result.status not in (HostStatus.FAILED, HostStatus.UNREACHABLE, HostStatus.CHANGED):
-                result.status = HostStatus(outcome)
+            self._running(result, data)  # ok until its play ends, not after its first task
             result.ok += 1
             result.changed += 1 if res.get("changed") else 0
             report = (res.get("ansible_facts") or {}).get("toilbot_report")
@@ -164,19 +166,39 @@ class _Tracker:
                 result.status = HostStatus.FAILED
                 result.failed_task = data.get("task") or self.task
                 result.message = _message(res)
+                result.task = None
         elif kind == "runner_on_unreachable":
             outcome = "unreachable"
             result.status = HostStatus.UNREACHABLE
             result.failed_task = data.get("task") or self.task
             result.message = _message(res)
+            result.task = None
         elif kind == "runner_on_skipped":
             outcome = "skipped"
-        elif kind == "runner_on_start" and result.status is HostStatus.PENDING:
-            result.status = HostStatus.RUNNING
+            self._running(result, data)
+        elif kind == "runner_on_start":
+            if not self._running(result, data):
+                return None
         else:
             return None
         self.changed.add(result.host)
         return outcome
+
+    def _running(self, result: HostResult, data: dict[str, Any]) -> bool:
+        """A host still in its play is running, on the event's task; False if it has ended."""
+        if result.status in (HostStatus.FAILED, HostStatus.UNREACHABLE):
+            return False
+        result.status = HostStatus.RUNNING
+        result.task = data.get("task") or self.task
+        return True
+
+    def _settle(self) -> None:
+        """Hosts still running when a play ends made it through: changed, or ok."""
+        for result in self.results.values():
+            if result.status is HostStatus.RUNNING:
+                result.status = HostStatus.CHANGED if result.changed else HostStatus.OK
+                result.task = None
+                self.changed.add(result.host)
 
     def _stats(self, data: dict[str, Any]) -> None:
         for result in self.results.values():
@@ -193,13 +215,16 @@ class _Tracker:
                 result.status = HostStatus.NOT_RUN
             result.ok = int(data.get("ok", {}).get(name, result.ok))
             result.changed = int(data.get("changed", {}).get(name, result.changed))
+            result.task = None
             self.changed.add(name)
 
     def finish(self) -> None:
-        """Hosts that no event mentioned did not run."""
+        """A run that ended without its stats (cancelled, timed out): where each host stopped."""
         for result in self.results.values():
             if result.status in (HostStatus.PENDING, HostStatus.RUNNING):
-                result.status = HostStatus.NOT_RUN
+                started = result.status is HostStatus.RUNNING
+                result.status = HostStatus.UNFINISHED if started else HostStatus.NOT_RUN
+                result.task = None
                 self.changed.add(result.host)
 
     def take_changed(self) -> list[HostResult]:

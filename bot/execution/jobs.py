@@ -188,10 +188,16 @@ class Jobs:
         self.r.hset(Keys.job(job_id), mapping={k: encode_value(k, v) for k, v in fields.items()})
 
     def finish(
-        self, job_id: int, expected: JobStatus, status: JobStatus, reason: str | None
+        self,
+        job_id: int,
+        expected: JobStatus,
+        status: JobStatus,
+        reason: str | None,
+        stopped_by: str | None = None,
     ) -> bool:
+        by = {"stopped_by": stopped_by} if stopped_by else {}
         done = self.transition(
-            job_id, expected, status=status, reason=reason or "", finished_at=time.time()
+            job_id, expected, status=status, reason=reason or "", finished_at=time.time(), **by
         )
         if done:
             # Three round trips and the audit entry: the CAS above, this read, one pipeline.
@@ -257,7 +263,11 @@ class Jobs:
     def _cancel(self, job_id: int, by: str) -> str:
         record = self.get(job_id)
         if record.status is JobStatus.QUEUED and self.finish(
-            job_id, JobStatus.QUEUED, JobStatus.CANCELED, execution_text.job_cancelled_by(by)
+            job_id,
+            JobStatus.QUEUED,
+            JobStatus.CANCELED,
+            execution_text.job_cancelled_by(by),
+            stopped_by=by,
         ):
             return execution_text.cancelled_before_start(job_id)
         record = self.get(job_id)

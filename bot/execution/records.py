@@ -37,7 +37,8 @@ class HostStatus(StrEnum):
     CHANGED = "changed"
     FAILED = "failed"
     UNREACHABLE = "unreachable"
-    NOT_RUN = "not run"
+    NOT_RUN = "not run"  # the run ended (cancel, timeout, a failed batch) before it started
+    UNFINISHED = "not finished"  # started, and the run was stopped before its play ended
 
     @property
     def succeeded(self) -> bool:
@@ -53,6 +54,7 @@ class HostResult:
     failed_task: str | None = None
     message: str | None = None
     report: dict[str, Any] = field(default_factory=dict)
+    task: str | None = None  # while RUNNING: the task it is on
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class HostResult:
             "failed_task": self.failed_task,
             "message": self.message,
             "report": self.report,
+            "task": self.task,
         }
 
     @classmethod
@@ -75,6 +78,7 @@ class HostResult:
             failed_task=data.get("failed_task"),
             message=data.get("message"),
             report=data.get("report") or {},
+            task=data.get("task"),
         )
 
 
@@ -95,6 +99,7 @@ class JobRecord:
     started_at: float | None = None
     finished_at: float | None = None
     reason: str | None = None
+    stopped_by: str | None = None  # who cancelled it
     worker: str | None = None
     ansible_pid: int | None = None
     locks: list[str] = field(default_factory=list)  # hosts this job holds locked
@@ -179,6 +184,6 @@ def decode(raw: dict[str, str]) -> JobRecord:
         data[name] = int(raw[name]) if raw.get(name) else None
     data["check_mode"] = raw.get("check_mode") == "1"
     data["status"] = JobStatus(raw["status"])
-    for name in ("reason", "worker", "message_ts", "schedule"):
+    for name in ("reason", "stopped_by", "worker", "message_ts", "schedule"):
         data[name] = raw.get(name) or None
     return JobRecord(**data)

@@ -142,7 +142,10 @@ class JobExecution:
                 reason = execution_text.processes_survived(len(outcome.survivors))
         finally:
             heartbeat.stop()
-        self.jobs.finish(self.job_id, JobStatus.RUNNING, status, reason)
+        by = r.get(Keys.job_cancel(self.job_id)) if status is JobStatus.CANCELED else None
+        self.jobs.finish(
+            self.job_id, JobStatus.RUNNING, status, reason, stopped_by=text(by) if by else None
+        )
         log.info("job %s ended: %s", self.job_id, status.value)
         observers.finished(self.jobs, self.jobs.get(self.job_id))
         observers.close(OBSERVERS_GRACE)

@@ -38,7 +38,7 @@ def assemble(settings: Settings, store: Store, runner: PlaybookRunner = run_play
         from bot.frontends.slack.still_working import ask_still_working
 
         client = functools.cache(lambda: make_client(slack_settings(mode="client")))
-        observers.append(SlackJobMessages(client))
+        observers.append(SlackJobMessages(client, notify_on_finish=settings.slack_notify_on_finish))
         r, every = store.redis, max(1.0, settings.jobs.lease_seconds / 2)
         sweeps += [
             Sweep(

@@ -42,5 +42,6 @@ class Settings:
     approvals: ApprovalSettings = ApprovalSettings()
     summary_when: Cron | None = None  # toil.summary.cron: when the weekly summary is posted
     audit_retention: int | None = None  # seconds audit entries are kept; None: forever
+    slack_notify_on_finish: bool = True  # slack.notify_on_finish: a thread reply when a job ends
     logging: LogSettings = field(default_factory=LogSettings)  # logging: level, format (json lines)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)  # metrics: port, host

@@ -28,7 +28,7 @@ def test_an_approver_runs_exactly_the_command_that_was_asked_for(harness, fake, 
     assert ([], 0) == (fake.requests, r.zcard("toilbot:jobs"))
     out = harness.say("approve 1", LEAD1)
     assert "Job 1 queued: `guarded web --level high` on 2 hosts." in out
-    assert "Job 1 succeeded in" in out
+    assert "✅ Job 1 succeeded on 2 hosts in " in out
     [request] = fake.requests
     assert (["web-01", "web-02"], {"targets": "web", "level": "high", "check": False}) == (
         request.hosts,

@@ -115,7 +115,7 @@ def test_a_run_missed_during_an_outage_runs_once_on_recovery_inside_its_window(b
     assert [utc("2026-11-22 03:00")] == list(jobs_by_fire(bot))
     assert ["queued"] == outcomes(bot, "nightly")
     job = bot.handle(Request("job 1", ADMIN, "test")).text
-    assert "Job 1 · `status web` · by schedule `nightly` of U0ADMIN" in job
+    assert "`status web` · by schedule `nightly` of <@U0ADMIN> · <!date^" in job
     scheduler(bot, clock, "other").step()  # a later pass changes nothing
     assert 1 == len(jobs_by_fire(bot))
 

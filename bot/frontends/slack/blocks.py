@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.execution import render
-from bot.execution.records import HostResult, HostStatus, JobRecord
+from bot.execution.records import JobRecord
 from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.mrkdwn import Mrkdwn, escape
 
@@ -119,25 +119,32 @@ def reply_blocks(text: str, *, job: int | None = None) -> list[Block]:
 @dataclass(frozen=True)
 class JobView:
     blocks: list[Block]
-    text: str  # the whole message as text (notifications, and the file when it does not fit)
+    text: str  # the whole message as plain text: the file, when the table does not fit
     complete: bool  # False: the blocks carry a summary; post ``text`` as a file
+    outcome: str = ""  # the first line (mrkdwn): the notification text
 
     def message(self) -> dict[str, Any]:
-        """Arguments of chat.postMessage / chat.update (text is the notification fallback)."""
-        return {"text": escape(self.text[:MAX_SECTION]), "blocks": self.blocks}
+        """Arguments of chat.postMessage / chat.update: the notification text is the outcome."""
+        return {"text": escape(self.outcome[:MAX_SECTION]), "blocks": self.blocks}
 
 
 def job_blocks(record: JobRecord, output: list[str] | None = None) -> JobView:
-    """The job message: summary, per-host table, a Cancel button while it runs.
+    """The job message: the outcome first, what ran, the per-host table (failed hosts first),
+    where the full output is, and a Cancel button while it runs.
 
     When the table would take Slack over its total (``TEXT_BUDGET``, measured) or over 50
-    blocks, the message is a summary instead: the outcome, the counts, the failed hosts
-    first and at most ``SUMMARY_HOSTS`` host lines; ``complete`` is False and the caller
+    blocks, the message is a summary instead: the outcome, what ran, at most
+    ``SUMMARY_HOSTS`` host lines (failed first); ``complete`` is False and the caller
     posts ``text`` as a file in the thread.
     """
-    full = render.job_text(record, output)
-    head, _, table = full.partition("\n")
-    blocks: list[Block] = [section(head), *_sections(table, code=True)]
+    outcome = render.headline(record)
+    head = section(f"*{outcome}*\n{render.about_line(record)}")
+    table = render.host_table(record) + render.output_lines(output)
+    blocks: list[Block] = [
+        head,
+        *_sections("\n".join(table), code=True),
+        _context(slack_text.full_output(record.id)),
+    ]
     actions = [] if record.status.terminal else [_cancel_button(record.id)]
     complete = (
         len(blocks) + len(actions) <= MAX_BLOCKS
@@ -147,29 +154,27 @@ def job_blocks(record: JobRecord, output: list[str] | None = None) -> JobView:
         blocks = _summary_blocks(record, head)
     if actions:
         blocks.append({"type": "actions", "elements": actions})
-    return JobView(blocks, full, complete)
+    return JobView(blocks, render.job_text(record, output, render.PLAIN), complete, outcome)
 
 
-def _summary_blocks(record: JobRecord, head: str) -> list[Block]:
+def _summary_blocks(record: JobRecord, head: Block) -> list[Block]:
     """Outcome first, then what ran, the first host lines (failed first), where the rest is."""
-    bad = (HostStatus.FAILED, HostStatus.UNREACHABLE)
-    hosts = sorted(
-        record.hosts,
-        key=lambda h: record.results.get(h, HostResult(h)).status not in bad,
-    )
-    width = max((len(h) for h in hosts[:SUMMARY_HOSTS]), default=4)
-    lines = [
-        render.host_line(record.results.get(h, HostResult(h)), width)[:SUMMARY_LINE]
-        for h in hosts[:SUMMARY_HOSTS]
-    ]
+    hosts = render.ordered(record)
+    width = max((len(h.host) for h in hosts[:SUMMARY_HOSTS]), default=4)
+    lines = [render.host_line(h, width)[:SUMMARY_LINE] for h in hosts[:SUMMARY_HOSTS]]
     if len(hosts) > SUMMARY_HOSTS:
         lines.append(slack_text.more_hosts(len(hosts) - SUMMARY_HOSTS))
     return [
-        section(render.summary_line(record)),
-        section(head),
+        head,
         *_sections("\n".join(lines), code=True),
         section(slack_text.results_in_file(len(record.hosts))),
+        _context(slack_text.full_output(record.id)),
     ]
+
+
+def _context(text: str) -> Block:
+    """A line in small print under the message; escaped like a section."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(text)}]}
 
 
 def _cancel_button(job_id: int) -> Block:

@@ -15,7 +15,6 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.execution import render
 from bot.execution.jobs import Jobs
 from bot.execution.records import JobRecord, JobStatus
 from bot.frontends.slack import outbox
@@ -27,11 +26,19 @@ log = logging.getLogger(__name__)
 
 
 class JobReporter:
-    def __init__(self, client: WebClient, jobs: Jobs, job_id: int, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        jobs: Jobs,
+        job_id: int,
+        interval: float = 1.0,
+        notify_on_finish: bool = True,
+    ) -> None:
         self.client = client
         self.jobs = jobs
         self.job_id = job_id
         self.interval = interval
+        self.notify_on_finish = notify_on_finish  # a reply in the thread tells the requester
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"slack-job-{job_id}", daemon=True)
@@ -106,16 +113,34 @@ class JobReporter:
             method,
             args,
             about=f"job {self.job_id}",
-            fallback=escape(slack_text.job_text_only(render.summary_line(record), self.job_id)),
+            fallback=escape(slack_text.job_text_only(view.outcome, self.job_id)),
         )
-        if not sent.sent or (view.complete and not sent.text_only):
-            return
-        if method == "chat.postMessage":  # the start was not posted: this is the message
+        if sent.sent and method == "chat.postMessage":  # the start was not posted: this is it
             self.channel, self.ts = sent.answer.get("channel"), sent.answer.get("ts")
-        try:
-            self._attach(view.text)
-        except Exception as exc:  # the message says the table is in the thread; it is not
-            log.warning("job %s: per-host file not attached (%s)", self.job_id, exc)
+        if sent.sent and (not view.complete or sent.text_only):
+            try:
+                self._attach(view.text)
+            except Exception as exc:  # the message says the table is in the thread; it is not
+                log.warning("job %s: per-host file not attached (%s)", self.job_id, exc)
+        if self.notify_on_finish and record.status.terminal:
+            self._tell_requester(record, view.outcome)
+
+    def _tell_requester(self, record: JobRecord, outcome: str) -> None:
+        """A reply in the job message's thread mentioning the requester: an edit notifies
+        nobody, this does. Kept in the outbox if Slack does not take it now."""
+        notify = record.notify or {}
+        user = notify.get("user") or record.user
+        args: dict[str, Any] = {"text": escape(slack_text.job_finished(user, outcome))}
+        if self.ts and self.channel:  # the job's thread (the one it was asked in, if any)
+            asked_in = notify.get("thread_ts") if self.channel == notify.get("channel") else None
+            args.update(channel=self.channel, thread_ts=asked_in or self.ts)
+        else:  # the job message is not posted yet (kept in the outbox): where it will be
+            args["channel"] = notify.get("channel", "")
+            if notify.get("thread_ts"):
+                args["thread_ts"] = notify["thread_ts"]
+        outbox.deliver(
+            self.jobs.r, self.client, "chat.postMessage", args, about=f"job {self.job_id}: ended"
+        )
 
     def _attach(self, full: str) -> None:
         """The whole per-host table, as a file in the job message's thread."""
@@ -131,15 +156,20 @@ class JobReporter:
 class SlackJobMessages:
     """JobObserver: a job asked for from Slack gets its own message, edited as it runs."""
 
-    def __init__(self, client: Callable[[], WebClient], interval: float = 1.0) -> None:
+    def __init__(
+        self, client: Callable[[], WebClient], interval: float = 1.0, notify_on_finish: bool = True
+    ) -> None:
         self._client = client  # made lazily: the worker's work horse, not its parent
         self.interval = interval
+        self.notify_on_finish = notify_on_finish
         self._reporters: dict[int, JobReporter] = {}
 
     def job_started(self, jobs: Jobs, record: JobRecord) -> None:
         if not record.notify:
             return
-        reporter = JobReporter(self._client(), jobs, record.id, self.interval)
+        reporter = JobReporter(
+            self._client(), jobs, record.id, self.interval, self.notify_on_finish
+        )
         self._reporters[record.id] = reporter
         reporter.start()
 

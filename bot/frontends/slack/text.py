@@ -277,6 +277,15 @@ def results_in_file(hosts: int) -> str:
     return f"The per-host results of {hosts} hosts are in the thread, as a file."
 
 
+def full_output(job: int) -> str:
+    return f"Full output: `job {job}`"
+
+
+def job_finished(user: str, outcome: str) -> str:
+    """The reply in a job message's thread that tells its requester the job ended."""
+    return f"<@{user}> {outcome}"
+
+
 def job_text_only(outcome: str, job: int) -> str:
     """A job's final message when Slack refused its blocks: the outcome, where the rest is."""
-    return f"{outcome} The per-host results are a file in this thread; `job {job}` shows them too."
+    return f"{outcome}\nThe per-host results are a file in this thread; `job {job}` shows them too."

@@ -62,13 +62,14 @@ def test_slash_command_runs_a_job_and_edits_one_message(workspace, slack, worker
     assert "Job 1 queued: `status localhost` on 1 host." == seen.text
 
     def final():
-        found = [m for m in slack.messages(CHANNEL) if "succeeded" in m.text]
+        found = [m for m in slack.messages(CHANNEL) if m.text.startswith("✅ Job 1 succeeded")]
         return found[0] if found else None
 
     message = slack.wait_for(final, 60)
-    assert "localhost" in message.text and "pending updates" in message.text
+    shown = json.dumps(message.blocks, ensure_ascii=False)
+    assert "localhost" in shown and "pending updates" in shown
     versions = slack.updates(CHANNEL, message.ts)
-    assert 1 == len(slack.messages(CHANNEL))  # one message, edited in place
+    assert [message.ts] == [m.ts for m in slack.messages(CHANNEL) if m.thread_ts in (None, m.ts)]
     assert versions[0].blocks and any(
         e.get("action_id") == "toilbot_cancel_job"
         for b in versions[0].blocks
@@ -158,7 +159,7 @@ def test_app_home_shows_the_users_jobs(server, slack, harness):
 def test_a_slack_outage_never_loses_the_final_result(workspace, slack, worker_with_slack, r):
     """Slack down when the job ends: the result is kept and delivered when Slack is back."""
     assert "Job 1 queued" in workspace.ops("slow localhost --seconds 3", as_=ADMIN).text
-    workspace.message("Job 1 ·", timeout=30)
+    workspace.message("⏳ Job 1 is running", timeout=30)
     slack.set_outage(True)
     wait_for(lambda: r.hget("toilbot:job:1", "status") == b"succeeded", 60, "the job to end")
     wait_for(lambda: r.zcard(Keys.slack_outbox) > 0, 60, "the final result kept in the outbox")
@@ -232,7 +233,7 @@ def test_a_direct_message_is_a_command(server, slack):
 def test_the_cancel_button_stops_the_job(workspace, worker_with_slack, r):
     """Cancel on the job message cancels it, with the same permission check as `cancel`."""
     assert "Job 1 queued" in workspace.ops("slow localhost --seconds 60", as_=ADMIN).text
-    job = workspace.message("Job 1 ·", timeout=30)
+    job = workspace.message("⏳ Job 1 is running", timeout=30)
     wait_for(lambda: r.hget("toilbot:job:1", "status") == b"running", 30, "the job to run")
     denied = job.click("Cancel job", as_="U0STRANGER")
     assert "needs the `cancel` permission" in denied.text

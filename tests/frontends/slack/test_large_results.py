@@ -50,9 +50,9 @@ def test_a_fleet_with_long_reports_ends_with_a_summary_and_a_file(
     [message] = [m for m in slack.messages(CHANNEL) if m.thread_ts in (None, m.ts)]
     refused = [(c.method, c.response) for c in slack.calls if c.response.get("ok") is False]
     assert [] == refused
-    first = message.blocks[0]["text"]["text"]
-    assert first.startswith("Job 1 succeeded"), first
-    assert "4 ok" in first
+    first = message.blocks[0]["text"]["text"].split("\n")[0]
+    assert first.startswith("*✅ Job 1 succeeded on 4 hosts in "), first
+    assert message.text.startswith("✅ Job 1 succeeded on 4 hosts in "), message.text
     assert not any(b["type"] == "actions" for b in message.blocks)
     assert message.ts == upload.thread_ts
     content = upload.content.decode()

@@ -123,14 +123,15 @@ def test_the_final_result_waits_out_an_outage(env, r, tmp_path, slack, client):
     bot.jobs.finish(job_id, JobStatus.RUNNING, JobStatus.SUCCEEDED, None)
     with slack.outage():
         reporter.finish()
-        assert 1 == outbox.pending(r)
+        assert 2 == outbox.pending(r)  # the result, and the reply telling the requester
         assert 0 == outbox.deliver_due(r, client)  # still down: kept, tried again later
-    assert 1 == outbox.pending(r)
+    assert 2 == outbox.pending(r)
     r.zadd("toilbot:slack:outbox", {m: 0 for m in r.zrange("toilbot:slack:outbox", 0, -1)})
-    assert 1 == outbox.deliver_due(r, client)
+    assert 2 == outbox.deliver_due(r, client)
     assert 0 == outbox.pending(r)
-    [message] = slack.messages(CHANNEL)
-    assert "succeeded" in message.text
+    [message, told] = slack.messages(CHANNEL)
+    assert message.text.startswith(f"✅ Job {job_id} succeeded on 2 hosts")
+    assert told.text.startswith(f"<@{ADMIN}> ✅ Job {job_id} succeeded")
 
 
 def test_not_in_channel_falls_back_to_a_dm(env, r, tmp_path, slack, client):
@@ -162,7 +163,7 @@ def test_refused_blocks_become_a_short_text_message(env, r, tmp_path, slack, cli
     slack.fail("chat.update", 200, error=error)
     reporter.finish()
     [message] = [m for m in slack.messages(CHANNEL) if m.thread_ts in (None, m.ts)]
-    assert message.text.startswith(f"Job {job_id} succeeded")
+    assert message.text.startswith(f"✅ Job {job_id} succeeded on 2 hosts in ")
     assert not message.blocks  # no Cancel button left behind
     [upload] = slack.files
     assert message.ts == upload.thread_ts

@@ -88,8 +88,9 @@ def test_job_message_size_is_measured_not_counted_in_blocks():
     assert not view.complete
     assert text_length(view.blocks) <= TEXT_BUDGET
     texts = section_texts(view.blocks)
-    assert texts[0].startswith("Job 7 failed")
-    table = texts[2]
+    assert texts[0].startswith("*❌ Job 7 failed on host-9 at 'Check' after ")
+    assert texts[0].split("\n")[0].endswith(" — 1 failed, 11 ok*")
+    table = texts[1]
     assert table.index("host-9") < table.index("host-0")
     assert "… and 2 more hosts" in table
     assert "package-117" in view.text  # the file has all of it
