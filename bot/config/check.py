@@ -14,7 +14,8 @@ from bot.pipeline.builtins import BUILTINS
 from bot.pipeline.inventory import Inventory, load_inventory
 from bot.pipeline.parse import parse
 from bot.pipeline.specs import load_specs
-from bot.platform.errors import ConfigError, ParseError
+from bot.platform.errors import ConfigError, ParseError, StoreError
+from bot.platform.store import connect
 
 
 def run_checks(out: TextIO) -> int:
@@ -33,6 +34,13 @@ def run_checks(out: TextIO) -> int:
             print(f"     {config_text.policy_check_running()}", file=out)
         return 1
     report(True, f"config {settings.config_path} (policy: {len(settings.policy.roles)} roles)")
+    if settings.redis_url:  # the embedded Redis is started on demand, not checked
+        try:
+            store = connect(settings.redis_url, settings.data_dir)
+            report(True, config_text.redis_answers(store.description))
+            store.redis.close()
+        except StoreError as exc:
+            report(False, f"redis: {exc}")
     inventory: Inventory | None = None
     sources = settings.inventory.sources
     try:

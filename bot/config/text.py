@@ -34,6 +34,10 @@ def syntax_error(playbook: str, output: str, limit: int = 80) -> str:
     return f"playbook {playbook}: ansible-playbook --syntax-check says:\n{shown}"
 
 
+def redis_answers(description: str) -> str:
+    return f"Redis at {description} answers"
+
+
 def no_ansible() -> str:
     return "ansible-playbook is not installed. Run `make run` or `pip install ansible`."
 

@@ -75,3 +75,18 @@ def test_no_credentials_when_the_default_user_is_off(servers, tmp_path: Path):
         connect(f"redis://127.0.0.1:{port}/0", tmp_path)
     with pytest.raises(redis.AuthenticationError):
         plain_probe(port).ping()
+
+
+def test_check_says_whether_redis_answers(servers, env):
+    """`toilbot check` logs in with REDIS_URL: ok with the right password, a failed check
+    naming the fix (and never the password) with a wrong one."""
+    port = acl_server(servers)
+    good = toilbot_cli({**env, "REDIS_URL": url(port)}, "check", timeout=120)
+    assert f"ok   Redis at redis://{USER}:***@127.0.0.1:{port}/3 (from REDIS_URL) answers" in (
+        good.stdout
+    ), good.stdout
+    bad = toilbot_cli({**env, "REDIS_URL": url(port, "wrong-2b9d")}, "check", timeout=120)
+    assert 1 == bad.returncode
+    [line] = [x for x in bad.stdout.splitlines() if x.startswith("FAIL redis:")]
+    assert "Check the user name and password in REDIS_URL" in line
+    assert "wrong-2b9d" not in bad.stdout + bad.stderr
