@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.frontends import text as frontend_text
 from bot.frontends.slack import outbox
 from bot.frontends.slack import text as slack_text
+from bot.frontends.slack.actions import ACTION, action_blocks, run_action
 from bot.frontends.slack.blocks import (
     Block,
     approval_blocks,
@@ -73,6 +74,7 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
     app.action("toilbot_skip_run")(handlers.skip_run)
     app.action("toilbot_timer_keep")(handlers.keep_timer)
     app.action("toilbot_timer_stop_at_limit")(handlers.stop_timer_at_limit)
+    app.action(ACTION)(lambda ack, body, respond: run_action(bot, ack, body, respond))
     app.event("app_home_opened")(handlers.home)
     app.event("subteam_members_changed")(handlers.usergroup_changed)
     app.event("subteam_updated")(handlers.usergroup_changed)
@@ -126,7 +128,8 @@ class SlackHandlers:
         if reply.outcome is Outcome.NEEDS_APPROVAL and reply.approval is not None:
             note = self._post_approval(client, reply.approval, channel, thread_ts)
             reply = Reply(reply.outcome, f"{reply.text}\n{note}", approval=reply.approval)
-        return reply, reply_blocks(reply.text, job=reply.job.id if reply.job else None)
+        blocks = reply_blocks(reply.text, job=reply.job.id if reply.job else None)
+        return reply, [*blocks, *action_blocks(reply)]
 
     def _learn_zone(self, client: WebClient, user: str, command_text: str) -> None:
         """Before a `toil` command: the person's timezone from Slack, if not cached."""
