@@ -130,18 +130,37 @@ def ensure_tools() -> None:
         raise LabUnavailable(f"still missing after installing {', '.join(packages)}: {still}")
 
 
+# Another apt or dpkg (unattended-upgrades at boot, a second lab) may hold the lock: wait.
+APT_LOCK_WAIT = 600
+APT_LOCKED = ("Could not get lock", "Unable to lock", "is held by process")
+
+
+def apt_get(args: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """apt-get ``args``, waiting up to APT_LOCK_WAIT seconds for the dpkg and list locks:
+    apt's own ``DPkg::Lock::Timeout`` for the dpkg lock, and a retry while apt still says a
+    lock is held (``apt-get update`` takes the lists lock without waiting)."""
+    command = ["apt-get", "-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT}", *args]
+    deadline = time.monotonic() + APT_LOCK_WAIT
+    while True:
+        proc = run(command, check=False, env=env, timeout=APT_LOCK_WAIT + 600)
+        locked = any(mark in proc.stderr for mark in APT_LOCKED)
+        if proc.returncode == 0 or not locked or time.monotonic() > deadline:
+            return proc
+        time.sleep(5)
+
+
 def apt_install(packages: Sequence[str]) -> None:
-    """apt-get install on the controller; refresh the package lists once if that fails."""
+    """apt-get install on the controller; refresh the package lists once if that fails.
+    Both wait for a dpkg or apt lock another process holds instead of failing."""
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
-    if run(install, check=False, env=env, timeout=600).returncode == 0:
+    install = ["install", "-y", "-q", "--no-install-recommends", *packages]
+    if apt_get(install, env).returncode == 0:
         return
-    run(["apt-get", "update", "-q"], check=False, env=env, timeout=600)
-    proc = run(install, check=False, env=env, timeout=600)
+    apt_get(["update", "-q"], env)
+    proc = apt_get(install, env)
     if proc.returncode != 0:
-        raise LabUnavailable(
-            f"could not install {' '.join(packages)}: {describe_failure(install, proc)}"
-        )
+        failure = describe_failure(["apt-get", *install], proc)
+        raise LabUnavailable(f"could not install {' '.join(packages)}: {failure}")
 
 
 def find_mirror(suite: str) -> str:
