@@ -19,7 +19,7 @@ from bot.execution.jobs import Jobs
 from bot.execution.records import JobStatus
 from bot.platform.errors import StoreError
 from bot.platform.store import connect
-from tests.conftest import start_toilbot, stop_toilbot, submit, toilbot_cli, wait_for, write_config
+from tests.conftest import start_toilbot, stop_toilbot, submit, wait_for, write_config
 from tests.platform.redis_servers import Servers, free_port, plain_probe, wait_until_up
 
 SERVICE = "mymaster"
@@ -114,14 +114,15 @@ def test_commands_keep_working_through_a_sentinel_failover(servers, tmp_path: Pa
 def test_a_running_job_survives_its_master_being_killed(servers, env, tmp_path: Path):
     """The master is SIGKILLed while a real job runs on a production `toilbot worker`: the
     Sentinel promotes the replica, the job finishes, its record and outcome are in the new
-    master, the worker lives on, and new commands work."""
+    master, and the same worker runs the next job. (The production default lease, 30 s: the
+    tests' 3 s is shorter than a failover.)"""
     cluster = start_cluster(servers)
     config = write_config(tmp_path / "sentinel", jobs={"lease_seconds": 30, "forks": 5})
     markers = config.parent / "markers"
     environ = {**env, "REDIS_URL": cluster.url, "TOILBOT_CONFIG": str(config)}
     worker = start_toilbot(environ, "worker")
     try:
-        waiter = submit(environ, "slow localhost --seconds 6")
+        waiter = submit(environ, "slow localhost --seconds 5")
         wait_for(lambda: (markers / "started").exists(), 60, "the playbook to start")
         servers.procs[0].send_signal(signal.SIGKILL)  # the master
         killed = time.monotonic()
@@ -135,9 +136,10 @@ def test_a_running_job_survives_its_master_being_killed(servers, env, tmp_path: 
         record = Jobs(new_master).get(1)
         assert JobStatus.SUCCEEDED == record.status
         assert None is worker.poll(), "the worker exited during the failover"
-        proc = toilbot_cli(environ, "exec", "--json", "status localhost")
-        assert 0 == proc.returncode, proc.stdout + proc.stderr
-        assert 2 == json.loads(proc.stdout)["job"]["id"]
+        second = submit(environ, "status localhost")  # taken by the same worker
+        out, err = second.communicate(timeout=90)
+        assert 0 == second.returncode, out + err
+        assert 2 == json.loads(out)["job"]["id"]
         assert JobStatus.SUCCEEDED == Jobs(new_master).get(2).status
         assert promoted < 15
     finally:
