@@ -12,6 +12,7 @@ The file name is not test_*.py, so the test suite does not run it; pytest runs i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -236,7 +237,7 @@ def test_approval(workspace: SlackChat, slack: SlackEmulator, worker):
     )
 
 
-def test_a_hostile_deny_reason(workspace: SlackChat, slack: SlackEmulator):
+def test_a_hostile_deny_reason(workspace: SlackChat, slack: SlackEmulator, worker):
     """A deny reason with a broadcast and a disguised link, as the thread shows it (issue 11:
     it must read as words: no highlighted @channel, no link)."""
     asked = workspace.ops("guarded web-01", as_=OPERATOR)
@@ -244,6 +245,8 @@ def test_a_hostile_deny_reason(workspace: SlackChat, slack: SlackEmulator):
     reason = "<!channel> wake up <https://evil.example|click here> & <#C0OTHER>"
     workspace.ops(f"deny 1 {reason}", as_=LEAD1)
     request.wait_in_thread("Denied by")
+    with contextlib.suppress(TimeoutError):  # drawn as it is if its buttons stay
+        slack.wait_for(lambda: not request.labels(), 10)
     draw(
         slack,
         "approval-denied",
