@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_checks(sys.stdout)
     try:
         settings = load_settings()
-        logs.configure(settings.logging, _default_level(args.command))
+        logs.configure(settings.logging, logging.getLevelName(logging.getLogger().level))
         user = getattr(args, "user", None) or settings.local_user
         if not re.fullmatch(USER_ID, user):
             print(frontend_text.bad_user_id(user), file=sys.stderr)
@@ -180,11 +180,6 @@ def _dispatch(
         return console(session, banner)
     print(frontend_text.redis_in_use(store.description), file=sys.stderr, flush=True)
     return session.run(args.text, lambda _prompt: bool(args.yes), sys.stdout, as_json=args.json)
-
-
-def _default_level(command: str) -> str:
-    """Info for the services, warnings only for a person's commands (TOILBOT_LOG_LEVEL wins)."""
-    return "info" if command in ("worker", "scheduler", "run") else "warning"
 
 
 def _work(store: Store, assembly: Assembly, burst: bool = False) -> None:
