@@ -128,9 +128,9 @@ def toil_week(figures: dict[str, Any]) -> str:
 
 def weekly_summary(summary: Summary, names: bool) -> str:
     """The channel's weekly summary (posted by the Slack front end, previewed by the CLI)."""
-    from bot.toil import text as toil_text  # the toil domain's words; loaded only when used
+    from bot.toil.report import summary_message  # the toil domain's words; loaded when used
 
-    return toil_text.weekly_summary(summary, names)
+    return summary_message(summary, names)
 
 
 def summary_no_channel() -> str:

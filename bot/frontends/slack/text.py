@@ -154,7 +154,7 @@ def home_toil(
 
     "No data" is said once: in the headline for this week, as "–" in the table for others.
     """
-    from bot.toil import text as toil_text
+    from bot.toil.report import NO_SHARE, weeks_table
     from bot.toil.weeks import week_short, week_span
 
     this = rows[-1]
@@ -174,9 +174,9 @@ def home_toil(
         lines.append("No timer running. `/toil start operating interrupts` starts one.")
     if any(row.operating or row.coding or row.overhead for row in rows):
         lines.append(f"*Your last {len(rows)} weeks*")
-        lines.append(toil_text.week_table(rows, hours))
+        lines.append(weeks_table(rows, hours))
         if any(row.shown is None for row in rows[:-1]):
-            lines.append(f"{toil_text.NO_SHARE}: under 4 hours of operating plus coding.")
+            lines.append(f"{NO_SHARE}: under 4 hours of operating plus coding.")
     else:
         lines.append(f"Nothing logged in your last {len(rows)} weeks.")
     return "\n".join(lines)

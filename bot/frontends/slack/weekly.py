@@ -32,9 +32,9 @@ from bot.frontends.slack.mrkdwn import escape
 from bot.pipeline.settings import Settings
 from bot.platform.errors import ConfigError, ParseError
 from bot.platform.store import Store
-from bot.toil import text as toil_text
 from bot.toil.chart import chart_png
 from bot.toil.ledger import Ledger
+from bot.toil.report import chart_description, personal_message
 from bot.toil.summary import Summary, build_summary
 from bot.toil.weeks import parse_week, previous, week_of
 
@@ -101,7 +101,7 @@ def post_weekly_summary(
             file=chart_png(summary),
             filename=f"toil-ratio-{summary.week}.png",
             title=slack_text.summary_chart_title(first, last),
-            alt_txt=toil_text.chart_alt_text(summary),
+            alt_txt=chart_description(summary),
             initial_comment=escape(text),
         )
         posted = Posted(summary, text, channel_id, str(upload["file"]["id"]))
@@ -110,7 +110,7 @@ def post_weekly_summary(
         client.chat_postMessage(channel=channel_id, text=escape(text), blocks=text_blocks(text))
         posted = Posted(summary, text, channel_id, None)
     for user in summary.people:
-        args: dict[str, Any] = {"channel": user, "text": escape(toil_text.weekly_dm(summary, user))}
+        args: dict[str, Any] = {"channel": user, "text": escape(personal_message(summary, user))}
         sent = outbox.deliver(
             store.redis, client, "chat.postMessage", args, about=f"weekly summary: DM to {user}"
         )
