@@ -9,7 +9,7 @@ date starts on 1 October), then 13, 26 and 52 (a year: 200 people x 5 days x
 2 entries a day, 104,000 entries). After each fill the same two reports run:
 
 * ``week_figures``: `toilbot toil report --week W --json` (one week);
-* ``build_summary``: the weekly summary's figures (4 weeks, the quarter to
+* ``build_summary``: the weekly summary's figures (8 weeks, the quarter to
   date, categories, commands, every person's weeks).
 
 Each is timed ``--repeat`` times (median and minimum printed) and compared
