@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bot.frontends.console import EXIT_CONFIG
-from tests.conftest import ADMIN, start_toilbot, stop_toilbot, toilbot_cli, wait_for
+from tests.conftest import ADMIN, start_toilbot, stop_toilbot, submit, toilbot_cli, wait_for
 from tests.slack import SignedClient, slash_command_body
 from tests.slack_fixtures import free_port, listening
 
@@ -68,6 +68,9 @@ def test_health_needs_no_signature_and_ready_needs_a_worker(server, slack_env):
     assert 503 == unready.status_code
     assert {"ready": False, "redis": "ok", "workers": 0} == unready.json()
     assert 404 == httpx.get(f"{url}/slack/other", timeout=5).status_code  # only the three paths
+    waiting = submit(slack_env, "status localhost")  # queued, with no worker to take it
+    wait_for(lambda: scrape(url).get("toilbot_queue_depth") == 1, 30, "the queue depth")
+    assert 1 == scrape(url)["toilbot_jobs_in_flight"]
     port = free_port()
     worker = start_toilbot({**slack_env, "TOILBOT_METRICS_PORT": str(port)}, "worker")
     try:
@@ -82,6 +85,8 @@ def test_health_needs_no_signature_and_ready_needs_a_worker(server, slack_env):
                 ready.json(),
             )
             assert 200 == httpx.get(f"{where}/healthz", timeout=5).status_code
+        assert 0 == waiting.wait(timeout=120), waiting.stderr.read() if waiting.stderr else ""
+        assert 0 == scrape(url)["toilbot_queue_depth"] == scrape(url)["toilbot_jobs_in_flight"]
         worker.send_signal(signal.SIGTERM)  # a worker that stops says goodbye
         worker.wait(timeout=30)
         assert 503 == httpx.get(f"{url}/readyz", timeout=5).status_code
