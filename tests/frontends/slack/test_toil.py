@@ -18,10 +18,12 @@ import pytest
 from PIL import Image
 
 from bot.config.settings import load_settings
+from bot.execution.records import JobRecord, JobStatus
 from bot.execution.sweeps import Sweeper
 from bot.frontends.scheduler import Scheduler
 from bot.frontends.slack.app import build_app
 from bot.frontends.slack.client import make_client
+from bot.frontends.slack.home import home_view
 from bot.frontends.slack.schedule_notices import Announcer
 from bot.frontends.slack.settings import SlackSettings
 from bot.frontends.slack.still_working import ask_still_working
@@ -236,6 +238,37 @@ def test_app_home_shows_the_week_the_timer_and_stop(app_url, slack, r):
     assert "No timer running" in text and "toilbot_stop_timer" not in text
     if now - 6 * HOUR >= week_bounds(*week_of(now, OSLO), OSLO)[0]:  # all of it this week
         assert "50% operating*" in text, text  # 3 h operating, 3 h coding
+
+
+def test_app_home_shows_a_hostile_command_as_text_and_when_it_ended(slack, client):
+    """A result whose command and reason carry Slack markup: shown as text (no broadcast, no
+    link) after the local Slack's checks; the time it ended stays a live date token."""
+    ended = 1764583020.0  # 2025-12-01 09:57 UTC
+    record = JobRecord(
+        id=7,
+        user=ADMIN,
+        source="slack",
+        command="status <!channel> <https://evil.example|click here> & more",
+        spec="status",
+        playbook="status.yml",
+        values={},
+        hosts=["web1"],
+        check_mode=False,
+        timeout=60,
+        status=JobStatus.FAILED,
+        created_at=ended - 30,
+        started_at=ended - 20,
+        finished_at=ended,
+        reason="<!here> wake up",
+    )
+    client.views_publish(user_id=ADMIN, view=home_view([], [record]))
+    [result] = [
+        b["text"]["text"] for b in slack.home(ADMIN)["blocks"] if "status" in str(b.get("text"))
+    ]
+    assert "&lt;!channel&gt; &lt;https://evil.example|click here&gt; &amp; more" in result
+    assert "&lt;!here&gt; wake up" in result
+    assert "<!channel>" not in result and "<!here>" not in result and "<https" not in result
+    assert result.endswith(" · <!date^1764583020^{date_short_pretty} {time}|2025-12-01 09:57 UTC>")
 
 
 # --- weekly summary --------------------------------------------------------------------------
