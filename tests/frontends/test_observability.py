@@ -92,6 +92,9 @@ def test_health_needs_no_signature_and_ready_needs_a_worker(server, slack_env):
         assert 503 == httpx.get(f"{url}/readyz", timeout=5).status_code
     finally:
         stop_toilbot(worker)
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
 
 
 def test_metrics_move_with_jobs_and_acks(workspace, server, slack, metered_worker, env):
