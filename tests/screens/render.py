@@ -574,6 +574,44 @@ def screenshot(
     return png
 
 
+# What a phone shows of a channel without scrolling, in CSS px: 844 px of screen (390 x 844)
+# less Slack's header, composer and the system bars.
+FOLD = 650
+
+
+def first_block_bottom(html_text: str, *, width: int = PHONE) -> float:
+    """How far down the page (CSS px) the first block of the first message ends, laid out by
+    headless chromium at ``width``: under FOLD, a phone shows it without scrolling."""
+    binary = browser()
+    if binary is None:
+        raise RuntimeError("no chromium: apt-get install chromium (scripts/bootstrap does)")
+    probe = (
+        "<script>const b = document.querySelector('.message .block');"
+        "document.body.setAttribute('data-bottom', b ? b.getBoundingClientRect().bottom : -1);"
+        "</script>"
+    )
+    with tempfile.TemporaryDirectory(prefix="toilbot-screens-") as tmp:
+        source = Path(tmp) / "page.html"
+        source.write_text(html_text.replace("</body>", probe + "</body>"), encoding="utf-8")
+        command = [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp}/profile",
+            f"--window-size={width},844",
+            "--dump-dom",
+            source.as_uri(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    found = re.search(r'data-bottom="([\d.\-]+)"', done.stdout)
+    if found is None:
+        raise RuntimeError(f"chromium laid out nothing: {done.stderr[-500:]}")
+    return float(found.group(1))
+
+
 def _crop(png: Path, margin: int = 12) -> None:
     """Cut the white below the content (the window is taller than most pages)."""
     from PIL import Image, ImageChops

@@ -38,8 +38,10 @@ from tests.conftest import ADMIN, OPERATOR, REPO, start_toilbot, stop_toilbot, w
 from tests.pipeline.approval_setup import LEAD1, LEAD2, POLICY
 from tests.screens.render import (
     DESKTOP,
+    FOLD,
     PHONE,
     data_url,
+    first_block_bottom,
     home_html,
     message_html,
     page,
@@ -120,8 +122,10 @@ def draw(
     ephemeral: bool = False,
     desktop: bool = False,
     channel: str = "# ops",
+    outcome_first: bool = False,
 ) -> list[Path]:
-    """Draw ``messages`` (Web API form) as ``name``.png (and ``name``-desktop.png)."""
+    """Draw ``messages`` (Web API form) as ``name``.png (and ``name``-desktop.png). With
+    ``outcome_first``, the first block must end within what a phone shows unscrolled."""
     images, texts = files_of(slack)
     replies = (
         [m.to_api() for m in slack.thread(CHANNEL, thread_of)] if thread_of is not None else None
@@ -138,6 +142,10 @@ def draw(
         for m in messages
     )
     html = page(title, body, channel)
+    if outcome_first:
+        bottom = first_block_bottom(html)
+        print(f"{name}: the first block ends {bottom:.0f} px down (a phone shows {FOLD})")
+        assert bottom < FOLD, f"{name}: the outcome is {bottom:.0f} px down, below the fold"
     if os.environ.get("TOILBOT_SCREENSHOTS_HTML"):  # the pages too, to look at in a browser
         pages = Path(os.environ["TOILBOT_SCREENSHOTS_HTML"])
         pages.mkdir(parents=True, exist_ok=True)
@@ -191,19 +199,33 @@ def test_job_messages_and_app_home(
     """Running, succeeded, failed and large job messages; help; App Home afterwards."""
     slow = job_message(workspace, "slow fleet --seconds 8", ADMIN, 1)
     final(slow, r, 1)
-    draw(slack, "job-running", "a job running", [running_version(slack, slow)])
+    draw(slack, "job-running", "a job running", [running_version(slack, slow)], outcome_first=True)
 
     ok = job_message(workspace, "status web", OPERATOR, 2)
-    draw(slack, "job-succeeded", "a job that succeeded", [final(ok, r, 2)], desktop=True)
+    draw(
+        slack,
+        "job-succeeded",
+        "a job that succeeded",
+        [final(ok, r, 2)],
+        desktop=True,
+        outcome_first=True,
+    )
 
     failed = job_message(workspace, "status edge", OPERATOR, 3)
-    draw(slack, "job-failed", "a job that failed on one host", [final(failed, r, 3)])
+    draw(
+        slack,
+        "job-failed",
+        "a job that failed on one host",
+        [final(failed, r, 3)],
+        outcome_first=True,
+    )
 
     large = job_message(workspace, "bigreport fleet", ADMIN, 4)
     done = final(large, r, 4)
     slack.wait_for(lambda: slack.files or None, 60)
     slack.wait_for(lambda: slack.thread(CHANNEL, large.ts) or None, 30)
-    draw(slack, "job-large", "4 hosts × 118 updates", [done], thread_of=large.ts, desktop=True)
+    title = "4 hosts × 118 updates"
+    draw(slack, "job-large", title, [done], thread_of=large.ts, desktop=True, outcome_first=True)
 
     helped = workspace.ops("help", as_=OPERATOR)
     answer = {"user": BOT_USER_ID, "bot_id": "B", "text": helped.text, "blocks": helped.blocks}

@@ -10,9 +10,11 @@ import pytest
 from PIL import Image
 
 from tests.screens.render import (
+    FOLD,
     PHONE,
     browser,
     data_url,
+    first_block_bottom,
     home_html,
     message_html,
     mrkdwn,
@@ -192,3 +194,15 @@ def test_a_message_is_screenshot_at_phone_width(tmp_path: Path):
     assert 100 < rgb.height < 600  # cut to the message, not the 4000 px window
     green = (0, 122, 90)  # the primary button's background
     assert any(rgb.getpixel((x, y)) == green for x in range(rgb.width) for y in range(rgb.height))
+
+
+@pytest.mark.skipif(
+    browser() is None, reason="no chromium installed (scripts/bootstrap installs it)"
+)
+def test_where_the_first_block_ends_on_a_phone():
+    """An outcome in a short first block is above the fold; after 60 lines of table it is not."""
+    short = {"user": "U0TOILBOT", "ts": "1.0", "blocks": [section("*Job 12 succeeded*")]}
+    table = "```" + "\n".join(f"web-{i:02d}  ok" for i in range(60)) + "```\n*Job 12 succeeded*"
+    long = {"user": "U0TOILBOT", "ts": "1.0", "blocks": [section(table)]}
+    assert first_block_bottom(page("t", message_html(short, NAMES))) < FOLD
+    assert first_block_bottom(page("t", message_html(long, NAMES))) > FOLD
