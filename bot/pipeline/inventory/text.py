@@ -75,8 +75,8 @@ def listing(
     groups: list[tuple[str, int]],
     more: int,
 ) -> str:
-    lines = [f"Inventory from {sources}: {hosts} hosts, read {resolved_at}."]
-    lines += [f"  {name}: {count} host{'s' if count != 1 else ''}" for name, count in groups]
+    lines = [f"Inventory from {sources}: {_hosts(hosts)}, read {resolved_at}."]
+    lines += [f"  {name}: {_hosts(count)}" for name, count in groups]
     if more:
         lines.append(f"  … and {more} more groups")
     if not groups:
@@ -89,7 +89,11 @@ def skipped_names(lines: list[str]) -> str:
 
 
 def refreshed(hosts: int, groups: int) -> str:
-    return f"Inventory refreshed: {hosts} hosts, {groups} groups."
+    return f"Inventory refreshed: {_hosts(hosts)}, {groups} group{'' if groups == 1 else 's'}."
+
+
+def _hosts(count: int) -> str:
+    return f"{count} host{'' if count == 1 else 's'}"
 
 
 def refresh_button() -> str:
