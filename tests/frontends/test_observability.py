@@ -261,13 +261,29 @@ def test_the_scheduler_says_it_leads_on_its_port(env):
         print(stop_toilbot(proc))
 
 
-def test_socket_mode_has_the_three_paths_on_its_metrics_port(slack_env):
+def test_socket_mode_has_the_three_paths_on_its_metrics_port(slack_env, slack):
+    """`toilbot socket` with a metrics port: health, and its acks timed like HTTP ones."""
     port = free_port()
     proc = start_toilbot({**slack_env, "TOILBOT_METRICS_PORT": str(port)}, "socket")
+    url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: listening(port) or proc.poll() is not None, 30, "the socket's port")
-        assert 200 == httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code
-        assert 503 == httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code
-        assert "toilbot_slack_api_calls_total" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert 200 == httpx.get(f"{url}/healthz", timeout=5).status_code
+        assert 503 == httpx.get(f"{url}/readyz", timeout=5).status_code
+        slack.wait_for_socket(30)
+        command = {
+            "command": "/ops",
+            "text": "help",
+            "user_id": ADMIN,
+            "channel_id": "C0OPS",
+            "team_id": "T0TOIL",
+            "response_url": slack.new_response_url(),
+            "trigger_id": "1.2",
+        }
+        ack = slack.wait_for_ack(slack.socket_send("slash_commands", command), 15)
+        assert ack.payload is not None and "Commands" in str(ack.payload["text"])
+        samples = scrape(url)
+        assert 1 == samples['toilbot_slack_ack_seconds_count{kind="slash_command"}']
+        assert samples['toilbot_slack_api_calls_total{error="ok",method="apps.connections.open"}']
     finally:
         print(stop_toilbot(proc))

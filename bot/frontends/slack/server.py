@@ -23,7 +23,6 @@ import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -32,7 +31,7 @@ from bot.frontends.slack.app import build_app
 from bot.frontends.slack.client import make_client
 from bot.frontends.slack.guard import SlackGate
 from bot.frontends.slack.settings import SlackSettings
-from bot.frontends.slack.timing import timed_acks
+from bot.frontends.slack.timing import TimedSocketModeHandler, timed_acks
 from bot.frontends.wiring import assemble
 from bot.pipeline.settings import Settings
 from bot.platform import metrics
@@ -124,7 +123,7 @@ def serve_http(
 
 def serve_socket(settings: Settings, slack: SlackSettings) -> None:
     app = _bolt_app(settings, slack, socket_mode=True)
-    handler = SocketModeHandler(app, slack.app_token, web_client=make_client(slack))
+    handler = TimedSocketModeHandler(app, slack.app_token, web_client=make_client(slack))
     handler.start()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
 
 
@@ -136,7 +135,7 @@ def start_in_background(
     and the child, to stop when the run ends."""
     if slack.app_token:
         app = _bolt_app(settings, slack, socket_mode=True)
-        handler = SocketModeHandler(app, slack.app_token, web_client=make_client(slack))
+        handler = TimedSocketModeHandler(app, slack.app_token, web_client=make_client(slack))
         handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
         return "Socket Mode", None
     command = [sys.executable, "-m", "bot", "serve", "--port", str(port), "--workers", "1"]

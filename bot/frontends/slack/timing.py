@@ -5,7 +5,9 @@ id for every log line written while it is handled (JSON logs), and the time
 until the answer starts (Slack's three-second ack) in
 ``toilbot_slack_ack_seconds{kind}``; the gate names the kind once it has read
 the body (``slash_command``, ``interaction``, ``event``, ``other``), and a
-request it refuses counts as ``refused``.
+request it refuses counts as ``refused``. In Socket Mode
+(``TimedSocketModeHandler``) the time is from the envelope's arrival to the
+ack sent back over the socket.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.socket_mode import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
 from bot.platform import logs
 from bot.platform.metrics import metrics
 
@@ -22,6 +28,11 @@ if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 KIND = "toilbot.kind"  # environ key the gate sets
+SOCKET_KINDS = {
+    "slash_commands": "slash_command",
+    "interactive": "interaction",
+    "events_api": "event",
+}
 
 
 def timed_acks(app: WSGIApplication, path: str) -> WSGIApplication:
@@ -65,3 +76,14 @@ def log_fields(body: dict[str, Any]) -> dict[str, Any]:
         "user": user.get("id") if isinstance(user, dict) else event.get("user"),
         "command": action.get("action_id") if isinstance(action, dict) else event.get("type"),
     }
+
+
+class TimedSocketModeHandler(SocketModeHandler):
+    """Bolt's Socket Mode handler, each envelope timed and its log lines tagged."""
+
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        began = time.perf_counter()
+        with logs.bound(request_id=req.envelope_id):
+            super().handle(client, req)
+        kind = SOCKET_KINDS.get(req.type, "other")
+        metrics().ack_seconds.labels(kind).observe(time.perf_counter() - began)
