@@ -2,7 +2,9 @@
 
 Edits are coalesced: at most one per ``interval`` seconds, whatever the event
 rate. Progress edits are best effort; the final result is kept in the outbox
-if Slack does not take it at once, so an outage never loses it.
+if Slack does not take it at once, so an outage never loses it. An edit
+notifies nobody, so when the job ends a reply in the message's thread
+mentions its requester (``slack.notify_on_finish``), through the outbox too.
 """
 
 from __future__ import annotations
