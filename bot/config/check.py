@@ -46,6 +46,8 @@ def run_checks(out: TextIO) -> int:
     try:
         inventory = load_inventory(sources, settings.inventory.timeout)
         report(True, config_text.inventory_read(settings.inventory.label, inventory))
+        if inventory.warnings:
+            print(config_text.ansible_warned(inventory.warnings), file=out)
         for skipped in inventory.skipped:
             report(False, f"inventory: {skipped.describe()}")
     except ConfigError as exc:

@@ -26,6 +26,10 @@ def inventory_read(sources: str, inventory: Inventory) -> str:
     )
 
 
+def ansible_warned(warnings: str) -> str:
+    return "\n".join(f"     {line.rstrip()}" for line in warnings.splitlines())
+
+
 def syntax_error(playbook: str, output: str, limit: int = 80) -> str:
     lines = [line.rstrip() for line in output.strip().splitlines()]
     if len(lines) > limit:

@@ -74,3 +74,17 @@ def test_check_shows_a_playbook_syntax_error_with_file_and_line(config_path, env
     assert f"Origin: {playbook}:11:8" in proc.stdout
     assert "11        oops: 1" in proc.stdout
     assert "^ column 8" in proc.stdout
+
+
+def test_check_shows_what_ansible_warned_about_in_a_source(config_path, env):
+    """A key Ansible's YAML inventory plugin skips (a typo) passes, but check prints Ansible's
+    warning under the inventory line, so the typo is seen."""
+    hosts = config_path.parent / "hosts.yml"
+    data = yaml.safe_load(hosts.read_text())
+    data["all"]["groups"] = {"web": {}}
+    hosts.write_text(yaml.safe_dump(data))
+    proc = toilbot_cli(env, "check")
+    assert 0 == proc.returncode, proc.stdout
+    lines = proc.stdout.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith("ok   inventory ")]
+    assert "Skipping unexpected key (groups) in group (all)" in lines[at + 1]

@@ -208,6 +208,8 @@ class Inventories:
         state = InventoryState(inventory, started)
         for skipped in inventory.skipped:
             log.warning("inventory: %s", skipped.describe())
+        if inventory.warnings:
+            log.warning("ansible-inventory warned: %s", inventory.warnings)
         log.info(
             "inventory read from %s: %d hosts, %d groups",
             self.settings.label,

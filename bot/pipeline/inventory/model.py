@@ -62,6 +62,7 @@ class Inventory:
     hosts: frozenset[str]
     groups: dict[str, tuple[str, ...]]  # group -> every host in it, children included
     skipped: tuple[Skipped, ...] = field(default=())  # names that cannot be targets
+    warnings: str = ""  # what Ansible warned about while reading the sources
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class Inventory:
             "hosts": sorted(self.hosts),
             "groups": {g: list(h) for g, h in self.groups.items()},
             "skipped": [[s.kind, s.name, s.reason, s.source] for s in self.skipped],
+            "warnings": self.warnings,
         }
 
     @classmethod
@@ -78,6 +80,7 @@ class Inventory:
             frozenset(data["hosts"]),
             {g: tuple(h) for g, h in data["groups"].items()},
             tuple(Skipped(*s) for s in data["skipped"]),
+            str(data.get("warnings", "")),
         )
 
     def resolve(self, name: str) -> tuple[str, ...] | None:

@@ -144,8 +144,8 @@ def load_inventory(sources: Path | Sequence[Path], timeout: int = DEFAULT_TIMEOU
     """The inventory Ansible resolves from ``sources``; a ConfigError if it cannot, or if it
     has no host toilbot can target. Names that are not plain are skipped, naming their source."""
     paths = (sources,) if isinstance(sources, Path) else tuple(sources)
-    listing, _warnings = list_sources(paths, timeout)
-    inventory = from_listing(listing, tuple(str(p) for p in paths))
+    listing, warnings = list_sources(paths, timeout)
+    inventory = replace(from_listing(listing, tuple(str(p) for p in paths)), warnings=warnings)
     if not inventory.hosts:
         raise ConfigError(label(paths), "", *text.no_hosts())
     if inventory.skipped and len(paths) > 1:
