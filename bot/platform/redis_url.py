@@ -4,6 +4,7 @@
     rediss://[user:password@]host[:port][/db][?ssl_ca_certs=ca.pem&ssl_certfile=..&ssl_keyfile=..]
     unix:///path/to/redis.sock[?db=N]
     redis+sentinel://[user:password@]host1[:port],host2[:port]/master-name[/db]
+        [?sentinel_username=..&sentinel_password=..]  (when the Sentinels need a login)
 
 A bad URL is a ``ConfigError`` naming REDIS_URL and the fix; the password never appears in
 a message or a log line (``mask``). ``open_client`` builds every client toilbot uses:
@@ -40,6 +41,8 @@ SCHEMES: dict[str, Kind] = {
 }
 TLS_FILES = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 TLS_OPTIONS = (*TLS_FILES, "ssl_cert_reqs", "ssl_check_hostname")
+SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")  # when the Sentinels need a login
+OPTIONS = (*TLS_OPTIONS, *SENTINEL_OPTIONS, "db")
 CERT_REQS = ("required", "optional", "none")
 
 CONNECT_TIMEOUT = 5.0  # TCP connect, and the TLS handshake after it
@@ -49,6 +52,7 @@ READ_TIMEOUT = 30.0  # one command's answer
 FAILOVER_RETRIES = 40
 RETRIES = 10  # redis-py's default for a single server: about 5 s of attempts
 
+_PASSWORD_OPTION = re.compile(r"([?&]sentinel_password=)[^&#]*")
 _HOST = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\[\]]+)(?::(?P<port>[^:]*))?$")
 
 
@@ -64,18 +68,19 @@ class RedisAddress:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     service: str = ""  # the master's name the Sentinels know
+    sentinel_login: dict[str, str] = field(default_factory=dict, repr=False)
     tls: dict[str, str | bool] = field(default_factory=dict)  # redis-py's ssl_* arguments
 
 
 def mask(url: str) -> str:
-    """The URL with its password (or a lone credential before @) replaced by ***."""
+    """The URL with its passwords (before @, and ``sentinel_password=``) replaced by ***."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
     end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    netloc, tail = rest[:end], rest[end:]
+    netloc, tail = rest[:end], _PASSWORD_OPTION.sub(r"\1***", rest[end:])
     if "@" not in netloc:
-        return url
+        return f"{scheme}://{netloc}{tail}"
     userinfo, host = netloc.rsplit("@", 1)
     user, colon, _ = userinfo.partition(":")
     return f"{scheme}://{user + ':***' if colon else '***'}@{host}{tail}"
@@ -110,6 +115,13 @@ def parse_redis_url(url: str) -> RedisAddress:
     common: dict[str, Any] = dict(
         kind=kind, masked=masked, username=username, password=password, tls=tls
     )
+    login = {
+        name.removeprefix("sentinel_"): query.pop(name)
+        for name in SENTINEL_OPTIONS
+        if name in query
+    }
+    if login and kind != "sentinel":
+        raise fault(*text.redis_url_sentinel_option(sorted(login)))
     if kind == "unix":
         if hostpart or not parts.path or parts.path == "/":
             raise fault(*text.redis_url_unix())
@@ -121,7 +133,9 @@ def parse_redis_url(url: str) -> RedisAddress:
         service, _, db = parts.path.lstrip("/").partition("/")
         if not service:
             raise fault(*text.redis_url_service())
-        return RedisAddress(hosts=hosts, service=service, db=_db(db or "0", fault), **common)
+        return RedisAddress(
+            hosts=hosts, service=service, db=_db(db or "0", fault), sentinel_login=login, **common
+        )
     if "," in hostpart:
         raise fault(*text.redis_url_many_hosts())
     host = _host(hostpart, 6379, fault)
@@ -131,8 +145,8 @@ def parse_redis_url(url: str) -> RedisAddress:
 def _query(raw: str, fault: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, value in urllib.parse.parse_qsl(raw, keep_blank_values=True):
-        if name not in (*TLS_OPTIONS, "db"):
-            raise fault(*text.redis_url_option(name, (*TLS_OPTIONS, "db")))
+        if name not in OPTIONS:
+            raise fault(*text.redis_url_option(name, OPTIONS))
         found[name] = value
     return found
 
@@ -259,6 +273,7 @@ def open_client(
                 "socket_timeout": CONNECT_TIMEOUT,
                 "socket_connect_timeout": CONNECT_TIMEOUT,
                 "retry": Retry(NoBackoff(), 0),  # the next Sentinel is asked instead
+                **address.sentinel_login,
             },
         )
         kwargs["connection_class"] = FollowingSentinelConnection

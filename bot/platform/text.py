@@ -178,6 +178,13 @@ def redis_url_tls_needs_rediss(options: list[str]) -> tuple[str, str]:
     return f"gives {', '.join(options)} without TLS", "write rediss:// to connect with TLS"
 
 
+def redis_url_sentinel_option(options: list[str]) -> tuple[str, str]:
+    return (
+        f"gives {', '.join('sentinel_' + o for o in options)} without Sentinel",
+        "write redis+sentinel://host1:26379,host2:26379/mymaster, or drop the option",
+    )
+
+
 def redis_url_tls_file(option: str, path: str) -> tuple[str, str]:
     return f"gives {option}={path}, which is not a file", "point it at the PEM file"
 
@@ -220,7 +227,10 @@ def redis_hint_auth() -> str:
 
 
 def redis_hint_sentinel() -> str:
-    return "Check that the Sentinels are up and that the master name is the one they monitor. "
+    return (
+        "Check that the Sentinels are up, that the master name is the one they monitor, and "
+        "their password (?sentinel_password=) if they ask for one. "
+    )
 
 
 # --- files a person gave toilbot (bot.platform.files) ---

@@ -32,6 +32,7 @@ FAULTS = {
     "redis+sentinel://s1:26379,s2:26379": "names no Sentinel master",
     "redis+sentinel://s1:x/mymaster": "has the port 'x'",
     "unix://": "names no socket path",
+    f"redis://redis:6379/0?sentinel_password={SECRET}": "gives sentinel_password without Sentinel",
 }
 
 
@@ -91,6 +92,9 @@ def test_the_forms_it_reads(tmp_path: Path):
     assert ("sentinel", "mymaster", 3) == (sentinel.kind, sentinel.service, sentinel.db)
     assert (("s1", 26379), ("s2", 26380)) == sentinel.hosts
     assert "redis+sentinel://:***@s1,s2:26380/mymaster/3" == sentinel.masked
+    assert {} == sentinel.sentinel_login
+    guarded = parse_redis_url("redis+sentinel://s1/m?sentinel_username=ops&sentinel_password=p%40s")
+    assert {"username": "ops", "password": "p@s"} == guarded.sentinel_login
     unix = parse_redis_url("unix:///run/redis/redis.sock?db=4")
     assert ("unix", "/run/redis/redis.sock", 4) == (unix.kind, unix.path, unix.db)
     with pytest.raises(ConfigError, match="OpenSSL cannot load"):
@@ -103,3 +107,9 @@ def test_mask_hides_every_password_form():
     assert "redis://***@h/0" == mask("redis://token@h/0")
     assert "redis://h:6379/0" == mask("redis://h:6379/0")
     assert "not a url" == mask("not a url")
+    assert "redis+sentinel://:***@s1,s2/m/0?sentinel_password=***&x=1" == mask(
+        "redis+sentinel://:a@s1,s2/m/0?sentinel_password=b&x=1"
+    )
+    assert "redis+sentinel://s1/m?sentinel_password=***" == mask(
+        "redis+sentinel://s1/m?sentinel_password=p%40ss"
+    )

@@ -31,45 +31,59 @@ class Cluster:
     master: int
     replica: int
     sentinel: int
+    password: str | None = None  # of the master and the replica
+    sentinel_password: str | None = None
 
     @property
     def url(self) -> str:
-        return f"redis+sentinel://127.0.0.1:{self.sentinel}/{SERVICE}/0"
+        login = f":{self.password}@" if self.password else ""
+        options = f"?sentinel_password={self.sentinel_password}" if self.sentinel_password else ""
+        return f"redis+sentinel://{login}127.0.0.1:{self.sentinel}/{SERVICE}/0{options}"
+
+    def node(self, port: int) -> redis.Redis:
+        return plain_probe(port, password=self.password)
 
     def master_port(self) -> int:
-        _, port = plain_probe(self.sentinel).sentinel_get_master_addr_by_name(SERVICE)
+        ask = plain_probe(self.sentinel, password=self.sentinel_password)
+        _, port = ask.sentinel_get_master_addr_by_name(SERVICE)
         return int(port)
 
 
-def start_cluster(servers: Servers) -> Cluster:
+def start_cluster(
+    servers: Servers, password: str | None = None, sentinel_password: str | None = None
+) -> Cluster:
     master, replica, sentinel = free_port(), free_port(), free_port()
-    servers.start("master", "--port", str(master), "--repl-diskless-sync-delay", "0")
-    servers.start("replica", "--port", str(replica), "--replicaof", "127.0.0.1", str(master))
-    wait_until_up(plain_probe(master), "the master")
-    wait_until_up(plain_probe(replica), "the replica")
+    cluster = Cluster(servers, master, replica, sentinel, password, sentinel_password)
+    auth = ["--requirepass", password, "--masterauth", password] if password else []
+    servers.start("master", "--port", str(master), "--repl-diskless-sync-delay", "0", *auth)
+    servers.start("replica", "--port", str(replica), "--replicaof", "127.0.0.1", str(master), *auth)
+    wait_until_up(cluster.node(master), "the master")
+    wait_until_up(cluster.node(replica), "the replica")
     wait_for(
-        lambda: plain_probe(replica).info("replication").get("master_link_status") == "up",
+        lambda: cluster.node(replica).info("replication").get("master_link_status") == "up",
         10,
         "the replica to sync",
     )
-    servers.start(
-        "sentinel",
-        "--sentinel",
-        config=(
-            f"port {sentinel}\n"
-            f"sentinel monitor {SERVICE} 127.0.0.1 {master} 1\n"
-            f"sentinel down-after-milliseconds {SERVICE} 500\n"
-            f"sentinel failover-timeout {SERVICE} 3000\n"
-        ),
+    config = (
+        f"port {sentinel}\n"
+        f"sentinel monitor {SERVICE} 127.0.0.1 {master} 1\n"
+        f"sentinel down-after-milliseconds {SERVICE} 500\n"
+        f"sentinel failover-timeout {SERVICE} 3000\n"
     )
-    wait_until_up(plain_probe(sentinel), "the Sentinel")
+    if password:
+        config += f"sentinel auth-pass {SERVICE} {password}\n"
+    if sentinel_password:
+        config += f"requirepass {sentinel_password}\n"
+    servers.start("sentinel", "--sentinel", config=config)
+    ask = plain_probe(sentinel, password=sentinel_password)
+    wait_until_up(ask, "the Sentinel")
 
     def replica_known() -> bool:
-        replicas = plain_probe(sentinel).sentinel_slaves(SERVICE)
+        replicas = ask.sentinel_slaves(SERVICE)
         return any(r["port"] == replica and r["is_slave"] and not r["is_sdown"] for r in replicas)
 
     wait_for(replica_known, 15, "the Sentinel to know the replica")
-    return Cluster(servers, master, replica, sentinel)
+    return cluster
 
 
 def test_sentinel_url_finds_the_master(servers, tmp_path: Path):
@@ -78,7 +92,24 @@ def test_sentinel_url_finds_the_master(servers, tmp_path: Path):
     store = connect(cluster.url, tmp_path)
     assert f"{cluster.url} (from REDIS_URL)" == store.description
     store.redis.set("toilbot:test", "via Sentinel")
-    assert b"via Sentinel" == plain_probe(cluster.master).get("toilbot:test")
+    assert b"via Sentinel" == cluster.node(cluster.master).get("toilbot:test")
+
+
+def test_passwords_of_the_nodes_and_of_the_sentinels(servers, tmp_path: Path):
+    """Master and replica ask for one password (user:password@), the Sentinels for another
+    (?sentinel_password=): both are given, and neither is ever shown."""
+    node_secret, sentinel_secret = "node-secret-3a9e", "sentinel-secret-c51d"
+    cluster = start_cluster(servers, node_secret, sentinel_secret)
+    store = connect(cluster.url, tmp_path)
+    store.redis.set("toilbot:test", "with passwords")
+    assert b"with passwords" == cluster.node(cluster.master).get("toilbot:test")
+    masked = f"redis+sentinel://:***@127.0.0.1:{cluster.sentinel}/{SERVICE}/0?sentinel_password=***"
+    assert f"{masked} (from REDIS_URL)" == store.description
+    without = cluster.url.split("?")[0]  # no password for the Sentinels
+    with pytest.raises(StoreError) as caught:
+        connect(without, tmp_path)
+    assert "their password (?sentinel_password=)" in str(caught.value)
+    assert node_secret not in str(caught.value)
 
 
 def test_a_master_name_the_sentinel_does_not_know_fails_fast(servers, tmp_path: Path):
