@@ -304,12 +304,18 @@ class SlackEmulator:
 
         429 answers with a `Retry-After: retry_after` header and
         `{"ok": false, "error": "ratelimited"}`; 500/503 with a server error;
-        status 200 with `error` makes a plain API error (e.g. "channel_not_found").
+        status 200 with `error` makes a plain API error (e.g. "channel_not_found");
+        status 200 without one applies the call as usual and answers `delay` seconds
+        late (Slack did it, the client timed out before hearing so).
         `delay` holds the answer back that many seconds (client timeouts).
         """
         default = _SERVER_ERRORS.get(status, "internal_error")
         fault = Fault(
-            status, error or default, retry_after if status == 429 else None, times, delay
+            status,
+            default if error is None else error,
+            retry_after if status == 429 else None,
+            times,
+            delay,
         )
         with self.workspace.lock:
             self._faults[method].append(fault)
@@ -482,9 +488,13 @@ class SlackEmulator:
         with self.workspace.lock:
             fault = None if self._outage else self._take_fault(method)
             outage = self._outage
-        if fault is not None and fault.delay:
+        applied = fault is not None and fault.status == 200 and not fault.error
+        if fault is not None and fault.delay and not applied:
             time.sleep(fault.delay)
-        if outage:
+        if applied:  # Slack did it, but its answer comes late (past the client's timeout)
+            reply_body, status = self._dispatch(method, request), 200
+            time.sleep(fault.delay if fault is not None else 0.0)
+        elif outage:
             reply_body, status = {"ok": False, "error": "service_unavailable"}, 503
         elif fault is not None:
             reply_body, status = {"ok": False, "error": fault.error}, fault.status

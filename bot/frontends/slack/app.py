@@ -33,6 +33,7 @@ from bot.frontends.slack.confirmations import CONFIRMED, DECLINED, Prompts
 from bot.frontends.slack.directory import SlackDirectory
 from bot.frontends.slack.fallback import say_or_dm
 from bot.frontends.slack.home import home_view
+from bot.frontends.slack.identity import authorizer
 from bot.frontends.slack.mrkdwn import escape
 from bot.frontends.slack.settings import SlackSettings
 from bot.frontends.slack.still_working import clock
@@ -55,6 +56,9 @@ def build_app(bot: Bot, slack: SlackSettings, client: WebClient, *, socket_mode:
         signing_secret=slack.signing_secret,
         process_before_response=True,
         request_verification_enabled=not socket_mode,
+        # Not Bolt's auth.test at build time: a worker built while Slack is down would fail
+        # to boot and stop the server. The identity is asked once and kept (identity.py).
+        authorize=authorizer(client, bot.jobs.r),
     )
     directory = SlackDirectory(client, bot.jobs.r)
     bot.groups = directory  # roles given to Slack user groups

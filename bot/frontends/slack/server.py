@@ -27,6 +27,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.app import build_app
 from bot.frontends.slack.client import make_client
 from bot.frontends.slack.guard import SlackGate
@@ -44,12 +45,24 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
+#: Answers that say Slack is busy or down, not that the token is wrong.
+_SLACK_BUSY = frozenset({"ratelimited", "service_unavailable", "fatal_error", "internal_error"})
+
+
+def _configured_url(client: WebClient) -> bool:
+    """True when the API address is not Slack's own (a typo there is a config error)."""
+    return not client.base_url.startswith("https://slack.com/")
+
+
 def check_token(client: WebClient) -> str:
     """Ask Slack who we are: a wrong token is a start-up error, not a silent bot."""
     try:
         answer = client.auth_test()
     except SlackApiError as exc:
-        error = exc.response.get("error", "unknown error")
+        error = str(exc.response.get("error", "unknown error"))
+        if exc.response.status_code >= 500 or error in _SLACK_BUSY:
+            log.warning("Slack is not answering (%s); starting anyway", error)
+            return slack_text.identity_unknown(error)  # a restart during an outage still serves
         raise ConfigError(
             "environment",
             "SLACK_BOT_TOKEN",
@@ -57,12 +70,15 @@ def check_token(client: WebClient) -> str:
             "copy the Bot User OAuth Token (xoxb-...) from api.slack.com/apps, OAuth & Permissions",
         ) from None
     except Exception as exc:
-        raise ConfigError(
-            "environment",
-            "SLACK_API_URL",
-            f"Slack could not be reached ({exc})",
-            "check the network, or SLACK_API_URL if you set it",
-        ) from None
+        if _configured_url(client):
+            raise ConfigError(
+                "environment",
+                "SLACK_API_URL",
+                f"Slack could not be reached ({exc})",
+                "check the network, or SLACK_API_URL if you set it",
+            ) from None
+        log.warning("Slack could not be reached (%s); starting anyway", exc)
+        return slack_text.identity_unknown(str(exc))
     return f"{answer.get('user', '?')} in {answer.get('team', '?')}"
 
 

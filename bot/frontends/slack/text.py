@@ -289,3 +289,8 @@ def job_finished(user: str, outcome: str) -> str:
 def job_text_only(outcome: str, job: int) -> str:
     """A job's final message when Slack refused its blocks: the outcome, where the rest is."""
     return f"{outcome}\nThe per-host results are a file in this thread; `job {job}` shows them too."
+
+
+def identity_unknown(reason: str) -> str:
+    """Where the start-up line names the bot: Slack could not say who it is."""
+    return f"(unknown: Slack is not answering: {reason}; the bot starts and asks again later)"
