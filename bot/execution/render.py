@@ -253,8 +253,8 @@ def jobs_table(records: list[JobRecord]) -> str:
         at = dt.datetime.fromtimestamp(record.created_at, dt.UTC).strftime("%m-%d %H:%M")
         lines.append(
             f"  {record.id:>5}  {record.status.value:<9}  {at}  "
-            f"{record.user:<10}  `{record.command}`"
-            + (f"  (schedule {record.schedule})" if record.schedule else "")
+            f"{_inert(record.user):<10}  `{_inert(record.command)}`"
+            + (f"  (schedule {_inert(record.schedule)})" if record.schedule else "")
         )
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from bot.config.settings import load_settings
 from bot.execution.records import HostResult, HostStatus, JobStatus
 from bot.frontends.slack.client import make_client
+from bot.frontends.slack.mrkdwn import escape
 from bot.frontends.slack.reporter import JobReporter
 from bot.frontends.slack.settings import SlackSettings
 from bot.frontends.wiring import assemble
@@ -235,5 +236,7 @@ def test_hostile_text_in_a_job_message_is_only_words(env, r, slack, client):
     assert [] == [c for c in seen if c.kind not in ("user", "date")], seen
     assert {ADMIN} == {c.target for c in seen if c.kind == "user"}
     assert any(c.kind == "user" for c in controls(posted[1].text))  # the reply mentions
+    listing = bot.handle(Request("jobs", ADMIN, "slack")).text  # `jobs` shows them as words
+    assert [] == controls(escape(listing)), listing
     read = "\n".join(shown(t) for m in posted for t in [m.text, *mrkdwn_texts(m.blocks)])
     assert "‹!channel> wake up ‹https://evil.example|click here> ‹@U0EVIL> & ‹#C0OTHER>" in read
