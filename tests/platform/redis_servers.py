@@ -14,9 +14,12 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 SERVER = "/usr/bin/redis-server"
 
@@ -80,9 +83,15 @@ def wait_until_up(client: redis.Redis, what: str, seconds: float = 10.0) -> None
             time.sleep(0.05)
 
 
-def plain_probe(port: int, **kwargs: object) -> redis.Redis:
+def plain_probe(port: int, **kwargs: Any) -> redis.Redis:
+    """A client of one server, for the test's own look: one attempt, no retries."""
     return redis.Redis(
-        host="127.0.0.1", port=port, socket_timeout=2, socket_connect_timeout=2, **kwargs
+        host="127.0.0.1",
+        port=port,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        retry=Retry(NoBackoff(), 0),
+        **kwargs,
     )
 
 
