@@ -196,7 +196,9 @@ def _tls_options(kind: Kind, query: dict[str, str], fault: Any) -> dict[str, str
             context.load_verify_locations(cafile=str(options["ssl_ca_certs"]))
         if "ssl_certfile" in options:
             keyfile = options.get("ssl_keyfile")
-            context.load_cert_chain(str(options["ssl_certfile"]), str(keyfile) if keyfile else None)
+            context.load_cert_chain(  # an encrypted key is refused here, never prompted for
+                str(options["ssl_certfile"]), str(keyfile) if keyfile else None, password=b""
+            )
         elif "ssl_keyfile" in options:
             raise fault(*text.redis_url_tls_key_alone())
     except (ssl.SSLError, OSError) as exc:

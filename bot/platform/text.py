@@ -200,7 +200,8 @@ def redis_url_tls_key_alone() -> tuple[str, str]:
 def redis_url_tls_unreadable(error: str) -> tuple[str, str]:
     return (
         f"names a certificate or key OpenSSL cannot load ({error})",
-        "give PEM files: the CA that signed the server's certificate, your certificate and key",
+        "give PEM files: the CA that signed the server's certificate, your certificate and "
+        "its key (unencrypted)",
     )
 
 

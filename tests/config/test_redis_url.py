@@ -4,6 +4,7 @@ never the password. The forms it accepts are read into where and how to connect.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,20 @@ def test_the_forms_it_reads(tmp_path: Path):
     assert ("unix", "/run/redis/redis.sock", 4) == (unix.kind, unix.path, unix.db)
     with pytest.raises(ConfigError, match="OpenSSL cannot load"):
         parse_redis_url(f"rediss://redis:6379/0?ssl_ca_certs={ca}")  # empty: not a CA
+
+
+def test_an_encrypted_client_key_is_refused_not_prompted_for(tmp_path: Path):
+    """OpenSSL would ask for the pass phrase on the terminal: start-up refuses it instead."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    openssl("genrsa", "-aes128", "-passout", "pass:x", "-out", "client.key", "2048")
+    openssl("req", "-new", "-x509", "-key", "client.key", "-passin", "pass:x", "-subj", "/CN=c",
+            "-out", "client.pem", "-days", "1")  # fmt: skip
+    url = f"rediss://redis/0?ssl_certfile={tmp_path}/client.pem&ssl_keyfile={tmp_path}/client.key"
+    with pytest.raises(ConfigError, match=r"OpenSSL cannot load .*its key \(unencrypted\)"):
+        parse_redis_url(url)
 
 
 def test_mask_hides_every_password_form():
