@@ -99,7 +99,8 @@ def test_console_session(env):
     assert "Did you mean patch?" in out
     assert "Traceback" not in out + proc.stderr
     # No raw mrkdwn on a terminal: no backticks, no *bold*, no shortcodes, no entities.
-    assert not re.search(r"`|\*\w[^*\n]*\*|:[a-z_]+:|&(lt|gt|amp);|<[@#!]", out), out
+    markup = r"`|\*\w[^*\n]*\*|:[a-z_]+:|&(lt|gt|amp);|<(@[UW][A-Z0-9]|#[CG][A-Z0-9]|!)"
+    assert not re.search(markup, out), out
     assert "\x1b[" not in out  # stdout is a pipe here: no ANSI styling
 
 

@@ -251,17 +251,14 @@ def toil_person_report(
 
 
 def bad_report_target(word: str, usage: str) -> str:
-    if word.startswith("@"):  # Slack sent the name as typed: the command does not escape
-        return (
-            f"`{echoed(word)}` reached me as plain text, not as a mention of a member: choose "
-            "the person from the list Slack shows as you type @, or write their user id (e.g. "
-            "U0123). If every @name ends here, the app's slash command needs \"Escape channels, "
-            f'users, and links" on (should_escape in slack/manifest.yml).{usage_line(usage)}'
-        )
-    return (
-        f"`{echoed(word)}` is neither `team` nor a person (write @name or a user id such as "
-        f"U0123).{usage_line(usage)}"
+    why = (  # Slack sent an @name as typed: not a member, or the command does not escape it
+        "reached me as plain text, not as a mention of a member: choose the person from the "
+        "list Slack shows as you type @, or write their user id (e.g. U0123). If every @name "
+        "ends here, the slash command needs should_escape: true in slack/manifest.yml"
+        if word.startswith("@")
+        else "is neither `team` nor a person (write @name or a user id such as U0123)"
     )
+    return f"`{echoed(word)}` {why}.{usage_line(usage)}"
 
 
 def bad_zone(word: str, usage: str) -> str:
