@@ -256,7 +256,7 @@ def cannot_approve_own() -> str:
 
 def not_an_approver(user: str) -> str:
     return (
-        f"You ({user}) may not approve or deny commands: that needs the `approve` permission, "
+        f"You (<@{user}>) may not approve or deny commands: that needs the `approve` permission, "
         "which none of your roles grants."
     )
 

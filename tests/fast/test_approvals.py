@@ -80,7 +80,7 @@ def test_a_denial_ends_the_request_and_a_quorum_needs_distinct_approvers(harness
     harness.say("guarded-pair web-02", OPERATOR)
     assert "(1 of 2); 1 more approver needed" in harness.say("approve 2", LEAD1)
     assert "You already approved request 2 (1 of 2)" in harness.say("approve 2", LEAD1)
-    assert "2  `guarded-pair web-02` by U0OPER · 1 of 2" in harness.say("approvals", LEAD2)
+    assert "2  `guarded-pair web-02` by <@U0OPER> · 1 of 2" in harness.say("approvals", LEAD2)
     assert [] == fake.requests
     assert "Job 1 succeeded" in harness.say("approve 2", LEAD2)
     assert [["web-02"]] == [request.hosts for request in fake.requests]

@@ -140,7 +140,7 @@ def test_a_quorum_of_two_needs_two_distinct_approvers(harness, r):
     assert "You already approved request 1 (1 of 2)" in harness.say("approve 1", LEAD1)
     assert 0 == r.zcard("toilbot:jobs")
     listing = harness.say("approvals", LEAD2)
-    assert "1  `guarded web-01` by U0OPER · 1 of 2" in listing
+    assert "1  `guarded web-01` by <@U0OPER> · 1 of 2 · expires <!date^" in listing
     assert "Job 1 queued" in harness.say("approve 1", LEAD2)
     assert [LEAD1, LEAD2] == request_of(r, 1).approvers
 

@@ -60,7 +60,7 @@ def approvals_list(requests: Sequence[ApprovalRequest]) -> str:
     lines = ["Waiting for approval:"]
     for r in requests:
         lines.append(
-            f"  {r.id}  `{r.command}` by {r.requester} · {len(r.approvers)} of {r.quorum} "
+            f"  {r.id}  `{r.command}` by <@{r.requester}> · {len(r.approvers)} of {r.quorum} "
             f"· expires {when(r.expires_at)}"
         )
     lines.append("Approve with `approve <id>`, refuse with `deny <id> [reason]`.")
