@@ -5,6 +5,7 @@
     unix:///path/to/redis.sock[?db=N]
     redis+sentinel://[user:password@]host1[:port],host2[:port]/master-name[/db]
         [?sentinel_username=..&sentinel_password=..]  (when the Sentinels need a login)
+    rediss+sentinel://...  the same over TLS to the Sentinels and the nodes, with rediss's options
 
 A bad URL is a ``ConfigError`` naming REDIS_URL and the fix; the password never appears in
 a message or a log line (``mask``). ``open_client`` builds every client toilbot uses:
@@ -32,17 +33,20 @@ from redis.sentinel import Sentinel, SentinelManagedConnection
 from bot.platform import text
 from bot.platform.errors import ConfigError
 
-Kind = Literal["tcp", "tls", "unix", "sentinel"]
+Kind = Literal["tcp", "tls", "unix", "sentinel", "tls-sentinel"]
 SCHEMES: dict[str, Kind] = {
     "redis": "tcp",
     "rediss": "tls",
     "unix": "unix",
     "redis+sentinel": "sentinel",
+    "rediss+sentinel": "tls-sentinel",  # TLS to the Sentinels and to the nodes
 }
 TLS_FILES = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 TLS_OPTIONS = (*TLS_FILES, "ssl_cert_reqs", "ssl_check_hostname")
 SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")  # when the Sentinels need a login
 OPTIONS = (*TLS_OPTIONS, *SENTINEL_OPTIONS, "db")
+SENTINEL_KINDS = ("sentinel", "tls-sentinel")
+TLS_KINDS = ("tls", "tls-sentinel")
 CERT_REQS = ("required", "optional", "none")
 
 CONNECT_TIMEOUT = 5.0  # TCP connect, and the TLS handshake after it
@@ -120,7 +124,7 @@ def parse_redis_url(url: str) -> RedisAddress:
         for name in SENTINEL_OPTIONS
         if name in query
     }
-    if login and kind != "sentinel":
+    if login and kind not in SENTINEL_KINDS:
         raise fault(*text.redis_url_sentinel_option(sorted(login)))
     if kind == "unix":
         if hostpart or not parts.path or parts.path == "/":
@@ -128,7 +132,7 @@ def parse_redis_url(url: str) -> RedisAddress:
         return RedisAddress(path=parts.path, db=_db(query.pop("db", "0"), fault), **common)
     if "db" in query:
         raise fault(*text.redis_url_db_option())
-    if kind == "sentinel":
+    if kind in SENTINEL_KINDS:
         hosts = tuple(_host(h, 26379, fault) for h in hostpart.split(","))
         service, _, db = parts.path.lstrip("/").partition("/")
         if not service:
@@ -171,7 +175,7 @@ def _db(value: str, fault: Any) -> int:
 
 def _tls_options(kind: Kind, query: dict[str, str], fault: Any) -> dict[str, str | bool]:
     given = {name: query.pop(name) for name in TLS_OPTIONS if name in query}
-    if given and kind != "tls":
+    if given and kind not in TLS_KINDS:
         raise fault(*text.redis_url_tls_needs_rediss(sorted(given)))
     options: dict[str, str | bool] = {}
     for name in TLS_FILES:
@@ -251,6 +255,10 @@ class FollowingSentinelConnection(SentinelManagedConnection):
         super().connect_check_health(check_health=check_health, retry_socket_connect=False)
 
 
+class FollowingSentinelTLSConnection(FollowingSentinelConnection, BoundedTLSConnection):
+    """The same over TLS, with the handshake bounded by the connect timeout."""
+
+
 def open_client(
     address: RedisAddress, *, retry: bool = True, client_name: str | None = None
 ) -> redis.Redis:
@@ -264,11 +272,15 @@ def open_client(
         health_check_interval=30,
         client_name=client_name,
     )
-    attempts = (FAILOVER_RETRIES if address.kind == "sentinel" else RETRIES) if retry else 0
+    failover = address.kind in SENTINEL_KINDS
+    attempts = (FAILOVER_RETRIES if failover else RETRIES) if retry else 0
     kwargs["retry"] = Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), attempts)
     if address.kind == "unix":
         return redis.Redis(unix_socket_path=address.path, **kwargs)
-    if address.kind == "sentinel":
+    if failover:
+        tls: dict[str, Any] = dict(address.tls)
+        if address.kind == "tls-sentinel":
+            tls["ssl"] = True
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             list(address.hosts),
             sentinel_kwargs={
@@ -276,9 +288,13 @@ def open_client(
                 "socket_connect_timeout": CONNECT_TIMEOUT,
                 "retry": Retry(NoBackoff(), 0),  # the next Sentinel is asked instead
                 **address.sentinel_login,
+                **tls,
             },
         )
-        kwargs["connection_class"] = FollowingSentinelConnection
+        kwargs.update(address.tls)
+        kwargs["connection_class"] = (
+            FollowingSentinelTLSConnection if tls else FollowingSentinelConnection
+        )
         client: redis.Redis = sentinel.master_for(address.service, **kwargs)  # type: ignore[no-untyped-call]
         return client
     host, port = address.hosts[0]

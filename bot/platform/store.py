@@ -221,7 +221,7 @@ def connect(redis_url: str | None, data_dir: Path) -> Store:
         probe.ping()
     except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
         raise StoreError(
-            platform_text.redis_unreachable(address.masked, str(exc), _hint(exc))
+            platform_text.redis_unreachable(address.masked, str(exc), _hint(exc, address))
         ) from None
     finally:
         probe.close()
@@ -229,11 +229,12 @@ def connect(redis_url: str | None, data_dir: Path) -> Store:
     return Store(open_client(address), f"{address.masked} (from REDIS_URL)", address)
 
 
-def _hint(exc: redis.RedisError) -> str:
+def _hint(exc: redis.RedisError, address: RedisAddress) -> str:
     if isinstance(exc, TLSHandshakeError):
         return platform_text.redis_hint_tls()
-    if isinstance(exc, MasterNotFoundError):
-        return platform_text.redis_hint_sentinel()
+    if isinstance(exc, MasterNotFoundError):  # the Sentinels' own errors are not kept
+        tls = platform_text.redis_hint_tls() if address.kind == "tls-sentinel" else ""
+        return platform_text.redis_hint_sentinel() + tls
     if isinstance(exc, (redis.AuthenticationError, AuthorizationError)) or any(
         word in str(exc) for word in ("WRONGPASS", "NOAUTH", "NOPERM")
     ):

@@ -34,6 +34,7 @@ FAULTS = {
     "redis+sentinel://s1:x/mymaster": "has the port 'x'",
     "unix://": "names no socket path",
     f"redis://redis:6379/0?sentinel_password={SECRET}": "gives sentinel_password without Sentinel",
+    "redis+sentinel://s1/m?ssl_ca_certs=/etc/hostname": "gives ssl_ca_certs without TLS",
 }
 
 
@@ -94,6 +95,7 @@ def test_the_forms_it_reads(tmp_path: Path):
     assert (("s1", 26379), ("s2", 26380)) == sentinel.hosts
     assert "redis+sentinel://:***@s1,s2:26380/mymaster/3" == sentinel.masked
     assert {} == sentinel.sentinel_login
+    assert "tls-sentinel" == parse_redis_url("rediss+sentinel://s1,s2/mymaster/0").kind
     guarded = parse_redis_url("redis+sentinel://s1/m?sentinel_username=ops&sentinel_password=p%40s")
     assert {"username": "ops", "password": "p@s"} == guarded.sentinel_login
     unix = parse_redis_url("unix:///run/redis/redis.sock?db=4")
