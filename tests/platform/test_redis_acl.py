@@ -77,9 +77,12 @@ def test_no_credentials_when_the_default_user_is_off(servers, tmp_path: Path):
         plain_probe(port).ping()
 
 
-def test_check_says_whether_redis_answers(servers, env):
+def test_check_says_whether_redis_answers(servers, env, config_path: Path):
     """`toilbot check` logs in with REDIS_URL: ok with the right password, a failed check
     naming the fix (and never the password) with a wrong one."""
+    for spec in (config_path.parent / "commands").glob("*.yaml"):
+        if spec.name != "status.yaml":
+            spec.unlink()  # one playbook to syntax-check, not nine: this test is about Redis
     port = acl_server(servers)
     good = toilbot_cli({**env, "REDIS_URL": url(port)}, "check", timeout=120)
     assert f"ok   Redis at redis://{USER}:***@127.0.0.1:{port}/3 (from REDIS_URL) answers" in (
