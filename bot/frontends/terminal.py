@@ -60,7 +60,7 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _SEQUENCE = re.compile(r"<([^<>\n]*)>")
 _BOLD = re.compile(r"(?<![\w*])\*(?=[^*\s])([^*\n]*?[^*\s])\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(?=[^_\s])([^_\n]*?[^_\s])_(?![\w_])")
-_SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
+_SHORTCODE = re.compile(r"(?<![\w:]):([a-z0-9_+-]+):(?![\w:])")  # not in toilbot:lock:web
 # What Slack reads in <...>: people, channels, !commands (dates, broadcasts), links.
 _MARKUP = re.compile(r"[@#][A-Z0-9]{2,}$|!|https?://|mailto:|tel:|slack://")
 _DATE = re.compile(r"date\^(\d+)\^([^^|]*)(?:\^[^|]*)?")

@@ -47,6 +47,7 @@ def test_shortcodes_are_symbols_and_unknown_ones_stay():
     assert "⚠ careful ⏰ at 3" == PLAIN.render(":warning: careful :alarm_clock: at 3")
     assert "✅ done ❌ failed" == PLAIN.render(":white_check_mark: done :x: failed")
     assert "port :8080: and :nosuchemoji:" == PLAIN.render("port :8080: and :nosuchemoji:")
+    assert "key toilbot:lock:web-01" == PLAIN.render("key toilbot:lock:web-01")
     assert ":warning:" == PLAIN.render("`:warning:`")
 
 
