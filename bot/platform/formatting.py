@@ -54,6 +54,9 @@ def seconds_text(seconds: float) -> str:
     return f"{days}d{hours}h" if hours else f"{days}d"
 
 
+WHEN_FORMAT = "{date_short_pretty} {time}"  # Slack's tokens: "Today 09:55", "Dec 1 09:55"
+
+
 def when(epoch: float) -> str:
     """An instant each reader sees in their own time: Slack's date token, with a UTC fallback.
 
@@ -64,7 +67,7 @@ def when(epoch: float) -> str:
     """
     seconds = int(epoch)
     fallback = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{seconds}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return f"<!date^{seconds}^{WHEN_FORMAT}|{fallback}>"
 
 
 def moment(epoch: int, timezone: str) -> str:

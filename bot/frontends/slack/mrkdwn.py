@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import re
 
+from bot.platform.formatting import WHEN_FORMAT
+
 _OWN_MENTION = re.compile(
     r"&lt;(@[UW][A-Z0-9]{2,30}|#[CG][A-Z0-9]{2,30}"
-    r"|!date\^\d{1,12}\^\{date_short_pretty\} \{time\}\|[0-9A-Za-z :-]{1,40})&gt;"
+    rf"|!date\^\d{{1,12}}\^{re.escape(WHEN_FORMAT)}\|[0-9A-Za-z :-]{{1,40}})&gt;"
 )
 
 
