@@ -11,6 +11,8 @@ from bot.pipeline.parse import BuiltinCall
 from bot.pipeline.reply import Outcome, Reply
 from bot.platform.errors import ParseError
 
+SLACK_WAIT = 2.0  # seconds `inventory refresh` waits for Ansible when asked from Slack
+
 
 @builtin(
     name="inventory",
@@ -28,7 +30,12 @@ def inventory(context: Context, call: BuiltinCall) -> Reply:
         raise ParseError(report.bad_word(call.argument or ""))
     label = context.settings.inventory.label
     if word == "refresh":
-        state = inventories.refresh()
+        # Slack wants its answer within 3 s: a slower read goes on and `inventory` shows it.
+        wait = SLACK_WAIT if context.request.source == "slack" else None
+        state = inventories.refresh() if wait is None else inventories.refresh_within(wait)
+        if state is None:
+            answer = report.still_reading(context.settings.inventory.timeout)
+            return Reply(Outcome.ANSWERED, answer, actions=report.ACTIONS)
         if state.error is not None and state.error_at is not None:
             answer = report.failure(state, time.time())
             return Reply(Outcome.REFUSED, answer, actions=report.ACTIONS)

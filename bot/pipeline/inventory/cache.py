@@ -146,6 +146,22 @@ class Inventories:
             self._looked = time.monotonic()
             return self._state
 
+    def refresh_within(self, seconds: float) -> InventoryState | None:
+        """``refresh``, waiting at most ``seconds`` (Slack wants its answer within 3 s); None
+        while the read goes on in the background."""
+        done: list[InventoryState] = []
+
+        def read() -> None:
+            try:
+                done.append(self.refresh())
+            except Exception:
+                log.exception("inventory refresh failed")
+
+        reader = threading.Thread(target=read, name="toilbot-inventory", daemon=True)
+        reader.start()
+        reader.join(seconds)
+        return done[0] if done else None
+
     # --- Redis ---------------------------------------------------------------------------
 
     def _look(self) -> None:

@@ -51,6 +51,10 @@ def failure(state: InventoryState, now: float) -> str:
     return text.kept_last_good(_read(state.resolved_at, now), error)
 
 
+def still_reading(timeout: int) -> str:
+    return text.still_reading(timeout)
+
+
 def bad_word(word: str) -> str:
     return text.bad_inventory_word(word)
 

@@ -96,6 +96,13 @@ def _hosts(count: int) -> str:
     return f"{count} host{'' if count == 1 else 's'}"
 
 
+def still_reading(timeout: int) -> str:
+    return (
+        f"Reading the inventory sources again (at most {timeout}s); `inventory` shows the "
+        "result when it is done."
+    )
+
+
 def refresh_button() -> str:
     return "Refresh"
 
