@@ -107,6 +107,8 @@ class JobRecord:
     notify: dict[str, str] | None = None  # where to report: Slack channel, thread, user
     manual_minutes: int = 0  # how long the task takes by hand (the spec's)
     message_ts: str | None = None  # the job's own Slack message, once posted
+    message_channel: str | None = None  # where it was posted (a DM when the channel refused)
+    message_final: str | None = None  # who delivered its final state (exactly once)
     schedule: str | None = None  # the schedule that ran it
     fire_time: int | None = None  # and the fire time it ran for
     results: dict[str, HostResult] = field(default_factory=dict)
@@ -184,6 +186,14 @@ def decode(raw: dict[str, str]) -> JobRecord:
         data[name] = int(raw[name]) if raw.get(name) else None
     data["check_mode"] = raw.get("check_mode") == "1"
     data["status"] = JobStatus(raw["status"])
-    for name in ("reason", "stopped_by", "worker", "message_ts", "schedule"):
+    for name in (
+        "reason",
+        "stopped_by",
+        "worker",
+        "message_ts",
+        "message_channel",
+        "message_final",
+        "schedule",
+    ):
         data[name] = raw.get(name) or None
     return JobRecord(**data)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.config.wiring import Assembly
 from bot.config.wiring import assemble as assemble_core
 from bot.execution.ansible import run_playbook
+from bot.execution.jobs import Jobs
 from bot.execution.run import PlaybookRunner
 from bot.execution.sweeps import Sweep
 from bot.frontends.slack.approval_notices import SlackApprovalNotices
@@ -35,14 +36,22 @@ def assemble(settings: Settings, store: Store, runner: PlaybookRunner = run_play
         from bot.frontends.slack.client import make_client
         from bot.frontends.slack.reporter import SlackJobMessages
         from bot.frontends.slack.settings import slack_settings
+        from bot.frontends.slack.settle import settle_job_messages
         from bot.frontends.slack.still_working import ask_still_working
 
         client = functools.cache(lambda: make_client(slack_settings(mode="client")))
-        observers.append(SlackJobMessages(client, notify_on_finish=settings.slack_notify_on_finish))
+        notify = settings.slack_notify_on_finish
+        observers.append(SlackJobMessages(client, notify_on_finish=notify))
         r, every = store.redis, max(1.0, settings.jobs.lease_seconds / 2)
+        jobs = Jobs(r)  # read-only here: the final state of jobs that ended elsewhere
         sweeps += [
             Sweep(
                 "deliver what Slack did not take", lambda: outbox.deliver_due(r, client()), every
+            ),
+            Sweep(
+                "settle job messages of jobs that ended elsewhere",
+                lambda: settle_job_messages(r, jobs, client(), notify),
+                max(5.0, every),
             ),
             Sweep(
                 "ask about long-running toil timers",

@@ -36,6 +36,7 @@ import json
 import logging
 import secrets
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -665,6 +666,12 @@ def parse_request(query: str, content_type: str, body: bytes, authorization: str
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: SlackEmulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (its timeout, a late answer) is not an emulator error."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

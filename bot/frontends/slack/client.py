@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -24,6 +25,37 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.frontends.slack.settings import SlackSettings
 from bot.platform.metrics import metrics
 
+POST = "chat.postMessage"
+
+
+class _NoRepost:
+    """A post that timed out or met a 5xx may have been made: it is not re-sent blindly
+    (that made duplicate job messages); the outbox finds out first (``outbox.deliver``)."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.endswith(POST):
+            return False
+        return bool(
+            super()._can_retry(  # type: ignore[misc]
+                state=state, request=request, response=response, error=error
+            )
+        )
+
+
+class _ConnectionErrors(_NoRepost, ConnectionErrorRetryHandler):
+    pass
+
+
+class _ServerErrors(_NoRepost, ServerErrorRetryHandler):
+    pass
+
 
 def make_client(settings: SlackSettings) -> WebClient:
     _count_calls()
@@ -32,9 +64,9 @@ def make_client(settings: SlackSettings) -> WebClient:
         base_url=settings.api_url,
         timeout=10,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
+            _ConnectionErrors(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),  # a 429 was not applied
+            _ServerErrors(max_retry_count=2),
         ],
     )
 

@@ -41,6 +41,9 @@ TRANSIENT = frozenset(
 # Slack's words for "these blocks, never": the message goes again as text only.
 BAD_BLOCKS = frozenset({"msg_blocks_too_long", "invalid_blocks"})
 SHORT_TEXT = 1000  # characters of the text-only message when no fallback text is given
+POST = "chat.postMessage"
+EVENT_TYPE = "toilbot_message"  # metadata of a keyed post: {"key": ...}
+LOOKBACK = 100  # newest messages of a channel searched for a post whose answer was lost
 
 
 class Delivered(StrEnum):
@@ -81,17 +84,30 @@ def deliver(
     *,
     about: str,
     fallback: str | None = None,
+    key: str | None = None,
 ) -> Delivery:
     """Call ``method`` (chat.postMessage, chat.update...) now, or keep it for later.
 
     ``about`` names the delivery in log lines ("job 12: result"). If Slack refuses the
     blocks, the message is sent as ``fallback`` (default: the start of ``args["text"]``)
-    without blocks.
+    without blocks. A post with a ``key`` is made at most once: the key travels in the
+    message's metadata, and a post whose answer was lost (a timeout, a 5xx) is looked for
+    before it is made again (see :func:`already_posted`).
     """
+    if key is not None and method == POST:
+        args = {**args, "metadata": {"event_type": EVENT_TYPE, "event_payload": {"key": key}}}
     try:
         answer = client.api_call(method, json=args)
     except Exception as exc:
         error = _error(exc)
+        if key is not None and method == POST and _maybe_applied(exc):
+            try:
+                found = _find(client, args)
+            except Exception:  # Slack still unreachable: kept, looked for again before a retry
+                found = None
+            if found is not None:
+                log.warning("%s: Slack took it but its answer was lost (%s)", about, error)
+                return Delivery(Delivered.SENT, found)
         if retryable(exc):
             log.warning("%s: Slack did not take it yet (%s); kept in the outbox", about, error)
             put(r, method, args)
@@ -105,6 +121,23 @@ def deliver(
         return replace(again, text_only=True, error=again.error or error)
     data = answer.data
     return Delivery(Delivered.SENT, dict(data) if isinstance(data, dict) else {})
+
+
+def post_once(client: WebClient, args: dict[str, Any], key: str) -> dict[str, Any]:
+    """Post now, keyed, never kept: Slack's answer (``channel``, ``ts``), also when the
+    answer was lost but the message is there. Raises when it was not posted."""
+    args = {**args, "metadata": {"event_type": EVENT_TYPE, "event_payload": {"key": key}}}
+    try:
+        answer = client.chat_postMessage(**args)
+    except Exception as exc:
+        if not _maybe_applied(exc):
+            raise
+        found = _find(client, args)
+        if found is None:
+            raise
+        return found
+    data = answer.data
+    return dict(data) if isinstance(data, dict) else {}
 
 
 def _text_only(
@@ -141,6 +174,15 @@ def deliver_due(r: redis.Redis, client: WebClient, limit: int = 20) -> int:
             continue  # another worker took it
         item = json.loads(raw)
         try:
+            if _key(item["args"]) and item["method"] == POST:
+                found = _find(client, item["args"])  # an earlier try may have been taken
+                if found is not None:
+                    update = {k: v for k, v in item["args"].items() if k != "metadata"}
+                    update.pop("thread_ts", None)
+                    update.update(channel=found["channel"], ts=found["ts"])
+                    client.api_call("chat.update", json=update)
+                    delivered += 1
+                    continue
             client.api_call(item["method"], json=item["args"])
             delivered += 1
         except Exception as exc:
@@ -155,6 +197,46 @@ def deliver_due(r: redis.Redis, client: WebClient, limit: int = 20) -> int:
             log.warning("Slack did not take %s (%s); will retry", item["method"], _error(exc))
             put(r, item["method"], item["args"], item["attempt"] + 1)
     return delivered
+
+
+def _maybe_applied(exc: Exception) -> bool:
+    """Slack may have made the call although the client heard no yes: a lost answer."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    if isinstance(exc, SlackApiError):
+        return bool(exc.response.status_code >= 500)
+    return not isinstance(exc, SlackClientError)
+
+
+def _key(args: dict[str, Any]) -> str | None:
+    metadata = args.get("metadata") or {}
+    if metadata.get("event_type") != EVENT_TYPE:
+        return None
+    key = (metadata.get("event_payload") or {}).get("key")
+    return str(key) if key else None
+
+
+def _find(client: WebClient, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The message a keyed post made, if Slack has it: {"channel", "ts"}; else None.
+
+    Raises what the lookup raises (Slack still unreachable): the caller keeps the post.
+    """
+    key, channel = _key(args), str(args.get("channel") or "")
+    if key is None or not channel or channel.startswith("#"):
+        return None  # history is read by channel id only
+    if args.get("thread_ts"):
+        answer = client.conversations_replies(
+            channel=channel, ts=args["thread_ts"], limit=200, include_all_metadata=True
+        )
+    else:
+        answer = client.conversations_history(
+            channel=channel, limit=LOOKBACK, include_all_metadata=True
+        )
+    for message in answer.get("messages") or []:
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if str(payload.get("key")) == key:
+            return {"channel": channel, "ts": str(message["ts"])}
+    return None
 
 
 def _error(exc: Exception) -> str:
