@@ -72,7 +72,7 @@ print(json.dumps(codes))
     assert (True, "answered") == (help_reply["ok"], help_reply["outcome"])
     assert "status" in help_reply["message"]
     assert ADMIN in stdout
-    assert "needs the `status` permission" in stdout
+    assert "needs the status permission" in stdout  # terminal text: no backticks
     assert [0, 0, 2] == json.loads(stdout.strip().splitlines()[-1])
     assert [] == loaded
 
