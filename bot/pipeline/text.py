@@ -138,7 +138,7 @@ def bad_duration(param: str, value: str, low: int | None, high: int | None, usag
 
 def denied(user: str, command: str, permission: str) -> str:
     return (
-        f"You ({user}) may not run `{command}`: it needs the `{permission}` permission, "
+        f"You (<@{user}>) may not run `{command}`: it needs the `{permission}` permission, "
         f"which none of your roles grants. Ask an admin to add you to a role that has it "
         f"in toilbot.yaml (policy.roles)."
     )
@@ -153,7 +153,7 @@ def too_many_hosts(command: str, hosts: int, cap: int, rule: str) -> str:
 
 def not_allowed(user: str, command: str, rule: str) -> str:
     return (
-        f"You ({user}) may not run `{command}`: {rule}. `whoami` shows what you may run; "
+        f"You (<@{user}>) may not run `{command}`: {rule}. `whoami` shows what you may run; "
         "ask an admin to change policy.roles in toilbot.yaml if you need this."
     )
 
@@ -188,7 +188,7 @@ def whoami(
     rate: str | None,
     policy: str,
 ) -> str:
-    lines = [f"You are {user}."]
+    lines = [f"You are <@{user}>."]
     group_text = ", ".join(groups) if groups else "none of those the policy names"
     lines.append(f"Slack user groups: {group_text}.")
     lines += [f"  Note: {n}." for n in notes]

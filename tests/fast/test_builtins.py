@@ -44,7 +44,7 @@ def test_whoami_and_can_explain_the_policy(harness):
     """`whoami` lists a person's roles and permissions with where they come from; `can` says
     whether someone may run a command and which rule decides."""
     me = harness.say("whoami", VIEWER)
-    assert "You are U0VIEW." in me and "Roles: viewer (directly)." in me
+    assert "You are <@U0VIEW>." in me and "Roles: viewer (directly)." in me
     assert "  role viewer: status (policy.roles.viewer.permissions)" in me
     allowed = harness.say("can U0OPER restart nginx on web-01", ADMIN)
     assert "U0OPER may run `restart nginx on web-01`" in allowed

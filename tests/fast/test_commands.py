@@ -67,7 +67,7 @@ def test_the_policy_refuses_what_no_role_grants(harness, fake, r, user, text):
     out = harness.say(text, user)
     permission = text.split()[0]
     assert 2 == harness.last_exit
-    assert f"You ({user}) may not run `{permission}`: it needs the `{permission}`" in out
+    assert f"You (<@{user}>) may not run `{permission}`: it needs the `{permission}`" in out
     assert "toilbot.yaml (policy.roles)" in out
     assert [] == fake.requests
     [entry] = [e.data for e in Audit(r).entries()]

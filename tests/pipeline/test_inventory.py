@@ -288,7 +288,7 @@ def test_inventory_needs_its_permission_and_takes_only_refresh(harness):
     """`inventory` needs the `inventory` permission (the admin's "*"); another word is refused
     with the usage."""
     refused = re.compile(
-        rf"You \({OPERATOR}\) may not run `?inventory`?: it needs the `?inventory`? permission"
+        rf"You \(<@{OPERATOR}>\) may not run `?inventory`?: it needs the `?inventory`? permission"
     )
     for command in ("inventory", "inventory refresh"):
         assert refused.search(harness.say(command, OPERATOR))

@@ -99,7 +99,7 @@ def test_a_builtin_answers_and_nothing_after_it_runs(bot):
     """A builtin call ends at the builtin step, with the decision that allowed it."""
     reply = steps.run(bot, Request("whoami", VIEWER, "test"), steps.STEPS[:4])
     assert Outcome.ANSWERED is reply.outcome
-    assert reply.text.startswith(f"You are {VIEWER}.")
+    assert reply.text.startswith(f"You are <@{VIEWER}>.")
     assert reply.decision is not None and reply.decision.allowed
 
 
