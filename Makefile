@@ -34,6 +34,12 @@ pytest: $(STAMP)
 check: $(STAMP)
 	$(BIN)/toilbot check
 
+## make faults: every fault of tests/faults (Slack 429/500/late/down, Redis SIGKILL + restart,
+## horse/parent/both SIGKILLed, two workers on one host) against real parts; prints the table
+.PHONY: faults
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults
+
 ## make bench: the bot's overhead over plain ansible-playbook with a trivial playbook (one ping
 ## per host) at 1 and 100 hosts, and worker memory; a few minutes on 2 cores
 BENCH_ARGS ?= --repeat 1
