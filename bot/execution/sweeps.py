@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.execution.jobs import Jobs, worker_identity
 from bot.platform.audit import Audit
+from bot.platform.unreachable import log_failure
 
 log = logging.getLogger(__name__)
 RETENTION_EVERY = 3600.0  # seconds between audit retention passes of a worker
@@ -52,7 +53,7 @@ class Sweeper(threading.Thread):
             try:
                 sweep.run()
             except Exception:
-                log.exception("sweep %r failed", sweep.name)
+                log_failure(log, "sweep %r failed", sweep.name)
 
 
 def reap_jobs(jobs: Jobs, lease_seconds: int) -> Sweep:

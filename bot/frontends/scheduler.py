@@ -47,6 +47,7 @@ from bot.pipeline.request import Channel, ReplyTo, Request
 from bot.platform.audit import AuditAction
 from bot.platform.metrics import set_leader
 from bot.platform.store import QUEUE, Keys
+from bot.platform.unreachable import log_failure
 from bot.schedule.cron import Timing
 from bot.schedule.model import Schedule
 from bot.schedule.registry import REPLICA_SEEN, Registry
@@ -120,13 +121,16 @@ class Scheduler:
         """Step about once a second until ``stopped``; hand leadership over on the way out."""
         interval = min(1.0, self.lease / 4)
         log.info("scheduler %s started (lease %ss)", self.replica, self.lease)
+        failures = 0  # in a row: Redis down is waited out with a backoff, up to 8 intervals
         try:
             while True:
                 try:
                     self.step()
+                    failures = 0
                 except Exception:  # Redis down, a bad schedule: log, keep the loop alive
-                    log.exception("scheduler step failed")
-                if stopped.wait(interval):
+                    log_failure(log, "scheduler step failed")
+                    failures += 1
+                if stopped.wait(interval * min(2 ** max(failures - 1, 0), 8)):
                     break
         finally:
             self.resign()
@@ -147,12 +151,12 @@ class Scheduler:
             try:
                 self.tick(schedule, now)
             except Exception:
-                log.exception("schedule %s: pass failed", schedule.name)
+                log_failure(log, "schedule %s: pass failed", schedule.name)
         for task in self.tasks:
             try:
                 self.tick_task(task, now)
             except Exception:
-                log.exception("task %s: pass failed", task.name)
+                log_failure(log, "task %s: pass failed", task.name)
         return True
 
     def lead(self) -> bool:
