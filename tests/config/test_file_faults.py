@@ -1,5 +1,7 @@
 """Broken files give one line naming the file and the fix, and exit code 3; never a traceback
-(issue 14, item 8): bytes that are not UTF-8, a symbolic link loop, a FIFO, a directory."""
+(issue 14, item 8): bytes that are not UTF-8, a symbolic link loop, a FIFO, a directory, in
+toilbot.yaml, a command spec and an inventory file (read by ansible-inventory, which would
+hang on a FIFO and answer a bad byte in thirty lines)."""
 
 from __future__ import annotations
 
@@ -45,8 +47,15 @@ FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
 }
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
-@pytest.mark.parametrize("which", ["toilbot.yaml", "commands/slow.yaml"])
+CASES = [
+    (which, fault)
+    for which in ("toilbot.yaml", "commands/slow.yaml", "hosts.yml")
+    for fault in sorted(FAULTS)
+    if (which, fault) != ("hosts.yml", "directory")  # an inventory directory is a source
+]
+
+
+@pytest.mark.parametrize(("which", "fault"), CASES)
 def test_a_broken_file_is_one_line_and_exit_3(env, config_path, fault, which):
     path = config_path.parent / which
     make, expected = FAULTS[fault]

@@ -30,6 +30,7 @@ from bot.execution.environment import inherited
 from bot.pipeline.inventory import text
 from bot.pipeline.inventory.model import Inventory, from_listing
 from bot.platform.errors import ConfigError
+from bot.platform.files import read_text
 from bot.platform.schema import Node
 
 DEFAULT_CACHE_SECONDS = 300
@@ -65,7 +66,12 @@ def load_inventory_settings(node: Node, base: Path) -> InventorySettings:
         raise node.error(*text.no_sources())
     sources = []
     for path_node in paths:
-        found = Path(os.path.realpath(base / path_node.text()))  # a link loop: not found
+        given = base / path_node.text()
+        found = Path(os.path.realpath(given))  # a link loop: not found
+        if os.path.lexists(given) and (not found.exists() or _plain_file(found)):
+            # One line for a link loop, a FIFO, no permission or bytes that are not UTF-8
+            # (ansible-inventory would hang on a FIFO, or answer in thirty lines).
+            read_text(given)
         if not found.exists():
             raise path_node.error(*text.source_missing(str(found)))
         sources.append(found)
@@ -76,6 +82,11 @@ def load_inventory_settings(node: Node, base: Path) -> InventorySettings:
         options.child("cache_seconds", DEFAULT_CACHE_SECONDS).number(1, 86400),
         options.child("timeout", DEFAULT_TIMEOUT).number(1, 3600),
     )
+
+
+def _plain_file(path: Path) -> bool:
+    """Not a directory and not a script: a file Ansible reads as text (INI, YAML, plugin)."""
+    return not path.is_dir() and not os.access(path, os.X_OK)
 
 
 def ansible_inventory() -> str | None:
