@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 ## make check: validate toilbot.yaml, command specs, policy, inventory and playbooks
 check: $(STAMP)
