@@ -41,7 +41,8 @@ def assemble(settings: Settings, store: Store, runner: PlaybookRunner = run_play
 
         client = functools.cache(lambda: make_client(slack_settings(mode="client")))
         notify = settings.slack_notify_on_finish
-        observers.append(SlackJobMessages(client, notify_on_finish=notify))
+        tz = settings.timezone
+        observers.append(SlackJobMessages(client, notify_on_finish=notify, timezone=tz))
         r, every = store.redis, max(1.0, settings.jobs.lease_seconds / 2)
         jobs = Jobs(r)  # read-only here: the final state of jobs that ended elsewhere
         sweeps += [
@@ -50,7 +51,7 @@ def assemble(settings: Settings, store: Store, runner: PlaybookRunner = run_play
             ),
             Sweep(
                 "settle job messages of jobs that ended elsewhere",
-                lambda: settle_job_messages(r, jobs, client(), notify),
+                lambda: settle_job_messages(r, jobs, client(), notify, timezone=tz),
                 max(5.0, every),
             ),
             Sweep(

@@ -25,6 +25,7 @@ from bot.frontends.slack import outbox
 from bot.frontends.slack import text as slack_text
 from bot.frontends.slack.blocks import job_blocks
 from bot.frontends.slack.mrkdwn import escape
+from bot.frontends.terminal import Terminal
 from bot.platform.store import Keys
 
 log = logging.getLogger(__name__)
@@ -61,12 +62,14 @@ class JobReporter:
         job_id: int,
         interval: float = 1.0,
         notify_on_finish: bool = True,
+        timezone: str | None = None,
     ) -> None:
         self.client = client
         self.jobs = jobs
         self.job_id = job_id
         self.interval = interval
         self.notify_on_finish = notify_on_finish  # a reply in the thread tells the requester
+        self.timezone = timezone  # the team's: times in the per-host results file
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"slack-job-{job_id}", daemon=True)
@@ -209,7 +212,7 @@ class JobReporter:
         self.client.files_upload_v2(
             channel=self.channel,
             thread_ts=self.ts,
-            content=full,
+            content=Terminal(timezone=self.timezone).render(full),  # plain text, team time
             filename=f"toilbot-job-{self.job_id}.txt",
             title=f"Job {self.job_id}: per-host results",
         )
@@ -219,18 +222,23 @@ class SlackJobMessages:
     """JobObserver: a job asked for from Slack gets its own message, edited as it runs."""
 
     def __init__(
-        self, client: Callable[[], WebClient], interval: float = 1.0, notify_on_finish: bool = True
+        self,
+        client: Callable[[], WebClient],
+        interval: float = 1.0,
+        notify_on_finish: bool = True,
+        timezone: str | None = None,
     ) -> None:
         self._client = client  # made lazily: the worker's work horse, not its parent
         self.interval = interval
         self.notify_on_finish = notify_on_finish
+        self.timezone = timezone
         self._reporters: dict[int, JobReporter] = {}
 
     def job_started(self, jobs: Jobs, record: JobRecord) -> None:
         if not record.notify:
             return
         reporter = JobReporter(
-            self._client(), jobs, record.id, self.interval, self.notify_on_finish
+            self._client(), jobs, record.id, self.interval, self.notify_on_finish, self.timezone
         )
         self._reporters[record.id] = reporter
         reporter.start()

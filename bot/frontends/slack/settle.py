@@ -35,6 +35,7 @@ def settle_job_messages(
     client: WebClient,
     notify_on_finish: bool = True,
     grace: float = GRACE,
+    timezone: str | None = None,
 ) -> int:
     """One pass; returns how many job messages it settled."""
     ids = [int(i) for i in texts(r.zrevrange(Keys.finished, 0, SCAN - 1))]
@@ -53,7 +54,9 @@ def settle_job_messages(
             continue
         if not claim_final(r, job_id, "settled"):
             continue
-        reporter = JobReporter(client, jobs, job_id, notify_on_finish=notify_on_finish)
+        reporter = JobReporter(
+            client, jobs, job_id, notify_on_finish=notify_on_finish, timezone=timezone
+        )
         reporter.adopt(jobs.get(job_id))
         reporter.deliver_final()
         log.info("job %s: its Slack message settled after it ended elsewhere", job_id)

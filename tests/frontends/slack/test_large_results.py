@@ -58,4 +58,7 @@ def test_a_fleet_with_long_reports_ends_with_a_summary_and_a_file(
     content = upload.content.decode()
     assert all(host in content for host in HOSTS)
     assert content.count("libexample118-devel") == 4
+    # A file is read as plain text: no mrkdwn, no Slack tokens, the team's time (UTC here).
+    assert not any(token in content for token in ("`", "<!date", "<@", "\u2039@")), content[:500]
+    assert "UTC" in content
     assert len(content) > 12_000  # it would not have fit in the message
