@@ -41,6 +41,13 @@ VAR_PREFIX = "toilbot_"
 MESSAGE_LIMIT = 500
 LIST_LIMIT = 200  # items of a list in a playbook's report
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_BANNER = re.compile(r"\s*\*{3,}\s*$")  # Ansible's rule after TASK [...] and PLAY RECAP
+
+
+def output_lines(stdout: str) -> list[str]:
+    """Ansible's output as lines worth keeping: no colour codes, no rules of asterisks."""
+    lines = (_BANNER.sub("", line) for line in _ANSI.sub("", stdout).splitlines())
+    return [line for line in lines if line.strip()]
 
 
 class RunnerStatus:
@@ -275,8 +282,7 @@ def run_playbook(
 
         def event_handler(event: dict[str, Any]) -> bool:
             outcome = tracker.handle(event)
-            stdout = _ANSI.sub("", event.get("stdout") or "")
-            lines = [line for line in stdout.splitlines() if line.strip()]
+            lines = output_lines(event.get("stdout") or "")
             changed = tracker.take_changed()
             if changed or lines:
                 on_progress(Progress(changed, lines, tracker.task, outcome, tracker.pid))

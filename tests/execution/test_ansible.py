@@ -6,7 +6,13 @@ from pathlib import Path
 
 import yaml
 
-from bot.execution.ansible import Progress, RunRequest, extravars_yaml, run_playbook
+from bot.execution.ansible import (
+    Progress,
+    RunRequest,
+    extravars_yaml,
+    output_lines,
+    run_playbook,
+)
 from bot.execution.records import HostStatus
 from bot.execution.rundirs import runs_dir
 
@@ -94,3 +100,14 @@ def test_a_missing_host_is_unreachable(config_path, tmp_path):
     result = outcome.results["ghost"]
     assert result.status in (HostStatus.UNREACHABLE, HostStatus.FAILED)
     assert result.message
+
+
+def test_output_lines_drop_colour_and_rules_of_asterisks():
+    """A job's last lines on a phone: Ansible's rules of asterisks wrapped into rows of stars."""
+    stdout = (
+        "\x1b[0;32mTASK [Read service states] ************************************\x1b[0m\n"
+        "*******\n\n"
+        "ok: [web-01]\n"
+        "PLAY RECAP *********************************************************\n"
+    )
+    assert ["TASK [Read service states]", "ok: [web-01]", "PLAY RECAP"] == output_lines(stdout)
