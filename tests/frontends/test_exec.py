@@ -100,8 +100,8 @@ def test_transcript_patch_check_lists_updates_and_changes_nothing(harness: Harne
 def test_transcript_help_jobs_and_job(harness: Harness):
     """help, jobs and job read like a conversation."""
     index = harness.say("help")
-    assert "  `patch <targets> [--check] [--security-only] [--serial N]" in index
-    assert "      Apply pending package updates, batch by batch" in index
+    assert "• `patch <targets> [--check] [--security-only] [--serial N]" in index
+    assert "]`: Apply pending package updates, batch by batch" in index
     detail = harness.say("help restart")
     assert (
         "<service>: the service to restart (only these) (one of: nginx, cron, ssh, demo)" in detail

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 
 def help_index(rows: Sequence[tuple[str, str]]) -> str:
+    """One line a command, as prose: on a phone it wraps as words, not as a code block."""
     lines = ["Commands:"]
-    for usage, summary in rows:
-        lines += [f"  `{usage}`", f"      {summary}"]
+    lines += [f"• `{usage}`: {summary}" for usage, summary in rows]
     lines.append("Type `help <command>` for the details of one.")
     return "\n".join(lines)
 
