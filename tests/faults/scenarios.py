@@ -12,6 +12,7 @@ import signal
 import time
 from collections.abc import Callable
 
+from tests.conftest import ADMIN, stop_toilbot, wait_for
 from tests.faults.stand import HOSTS, Stand
 
 Scenario = Callable[[Stand], int]  # returns how many faults it injected
@@ -109,6 +110,33 @@ def two_workers_one_host(stand: Stand) -> int:
     return 0
 
 
+def scheduler_leader_killed(stand: Stand) -> int:
+    """Two `toilbot scheduler`s, a schedule every 5 s; the leader SIGKILLed mid-way: every
+    fire time runs once (a second run of one fire time counts as a duplicate)."""
+    assert stand.chat is not None
+    command = 'schedule add "probe web-02 --seconds 1" every 5s name tick channel C0OPS'
+    added = stand.chat.ops(command, as_=ADMIN)
+    assert "tick" in added.text, added.text
+    for _ in range(2):
+        stand.add_scheduler()
+    wait_for(lambda: len(stand.scheduled("tick")) >= 2, 90, "two scheduled runs")
+    holder = stand.r.get("toilbot:scheduler:leader")
+    assert holder is not None
+    leader = int(holder.decode().rsplit("-", 2)[1])
+    victim = next(p for p in stand.schedulers if p.pid == leader)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    stand.schedulers.remove(victim)
+    stand.logs.append(stop_toilbot(victim))
+    before = len(stand.scheduled("tick"))
+    wait_for(lambda: len(stand.scheduled("tick")) >= before + 2, 90, "two runs after the kill")
+    stand.chat.ops("schedule remove tick", as_=ADMIN)
+    runs = stand.scheduled("tick")
+    stand.acknowledged.update(runs)  # counted like jobs asked for in Slack
+    stand.tally.duplicated += len(runs) - len(set(runs.values()))
+    return 1
+
+
 SCENARIOS: dict[str, tuple[Scenario, dict[str, int]]] = {
     "slack 429, Retry-After 25": (slack_rate_limited, {"lease": 30}),
     "slack 500": (slack_errors, {}),
@@ -119,6 +147,7 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, int]]] = {
     "parent SIGKILL": (parent_killed, {}),
     "horse + parent SIGKILL": (both_killed, {}),
     "two workers, one host": (two_workers_one_host, {"workers": 2}),
+    "scheduler leader SIGKILL": (scheduler_leader_killed, {}),
 }
 #: The short form run by `make test`: one fault of each kind.
 SHORT = ("slack 500", "horse SIGKILL", "two workers, one host")

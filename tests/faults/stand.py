@@ -120,6 +120,7 @@ class Stand:
         self.chat: SlackChat | None = None
         self.serve: subprocess.Popen[str] | None = None
         self.workers: list[subprocess.Popen[str]] = []
+        self.schedulers: list[subprocess.Popen[str]] = []
         self.acknowledged: set[int] = set()
         self.refused: list[str] = []
         self.tally = Tally(name)
@@ -136,7 +137,11 @@ class Stand:
 
     def _start(self) -> Stand:
         self.redis.start()
-        config = write_config(self.root, jobs={"lease_seconds": self.lease, "forks": 5})
+        config = write_config(
+            self.root,
+            jobs={"lease_seconds": self.lease, "forks": 5},
+            scheduler={"lease_seconds": 3},
+        )
         self.markers = self.root / "markers"
         self.slack = SlackEmulator().__enter__()
         for user in (ADMIN, OPERATOR):
@@ -173,7 +178,7 @@ class Stand:
             self._stop_parts()
 
     def _stop_processes(self) -> None:
-        for proc in [*self.workers, self.serve]:
+        for proc in [*self.workers, *self.schedulers, self.serve]:
             if proc is None:
                 continue
             try:
@@ -201,6 +206,22 @@ class Stand:
         """A worker killed by the scenario: what it printed counts too."""
         self.workers.remove(worker)
         self.logs.append(stop_toilbot(worker, signal.SIGKILL))
+
+    def add_scheduler(self) -> subprocess.Popen[str]:
+        proc = start_toilbot(self.env, "scheduler")
+        self.schedulers.append(proc)
+        return proc
+
+    def scheduled(self, name: str) -> dict[int, int]:
+        """Job id -> fire time of every job schedule ``name`` started."""
+        found = {}
+        for key in self.r.scan_iter("toilbot:job:*"):
+            parts = key.decode().split(":")
+            if len(parts) == 3 and parts[2].isdigit():
+                schedule, fire = self.r.hmget(key, "schedule", "fire_time")
+                if schedule and schedule.decode() == name and fire:
+                    found[int(parts[2])] = int(fire)
+        return found
 
     def add_worker(self) -> subprocess.Popen[str]:
         proc = start_toilbot(self.env, "worker")
