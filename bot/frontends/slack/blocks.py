@@ -287,46 +287,6 @@ def approval_blocks(request: ApprovalRequest) -> list[Block]:
     return blocks
 
 
-def home_view(
-    user: str,
-    running: list[JobRecord],
-    recent: list[JobRecord],
-    toil: str = "",
-    timer_running: bool = False,
-) -> dict[str, Any]:
-    """App Home: the person's toil week (with Stop while a timer runs), jobs, recent results."""
-    blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "toilbot"}},
-    ]
-    if toil:
-        blocks.append(section(toil))
-        if timer_running:
-            blocks.append(stop_timer_block())
-        blocks.append({"type": "divider"})
-    blocks += [
-        section("*Your running jobs*" if running else "*Your running jobs*\nNone right now."),
-    ]
-    for record in running[:10]:
-        blocks.append(section(render.summary_line(record) + f"\n`{record.command}`"))
-        blocks.append({"type": "actions", "elements": [_cancel_button(record.id)]})
-    blocks.append({"type": "divider"})
-    blocks.append(
-        section("*Your recent results*" if recent else "*Your recent results*\nNo jobs yet.")
-    )
-    for record in recent[:15]:
-        line = section(f"`{record.command}`\n{render.summary_line(record)}")
-        if text_length([*blocks, line]) > TEXT_BUDGET - 100:  # room for the footer
-            break  # Slack's total for a view: the newest results are shown
-        blocks.append(line)
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": "Type `/ops help` for the commands."}],
-        }
-    )
-    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
-
-
 def heads_up_blocks(text: str, schedule: str, fire: int) -> list[Block]:
     return [
         section(text),

@@ -22,7 +22,7 @@ from bot.frontends.slack.blocks import (
     text_length,
 )
 from bot.frontends.slack.mrkdwn import Mrkdwn, escape
-from bot.platform.formatting import when
+from bot.platform.formatting import typed, when
 
 RUNNING_SHOWN = 10
 RECENT_SHOWN = 15
@@ -47,7 +47,7 @@ def _cancel_button(job_id: int) -> Block:
 def _result(record: JobRecord) -> Block:
     """A finished job: its command, how it ended and when (in the reader's time)."""
     ended = record.finished_at or record.started_at or record.created_at
-    line = escape(f"`{record.command}`\n{render.summary_line(record)}")
+    line = escape(f"`{typed(record.command)}`\n{render.summary_line(record)}")
     return section(Mrkdwn(f"{line} · {when(ended)}"))
 
 
@@ -72,7 +72,7 @@ def home_view(
     blocks.append(section(slack_text.home_running(bool(running))))
     for record in running[:RUNNING_SHOWN]:
         started = record.started_at or record.created_at
-        job = escape(f"{render.summary_line(record)}\n`{record.command}`")
+        job = escape(f"{render.summary_line(record)}\n`{typed(record.command)}`")
         blocks.append(section(Mrkdwn(f"{job} · {slack_text.home_since(when(started))}")))
         blocks.append({"type": "actions", "elements": [_cancel_button(record.id)]})
     blocks.append({"type": "divider"})

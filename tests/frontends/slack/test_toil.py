@@ -248,7 +248,7 @@ def test_app_home_shows_a_hostile_command_as_text_and_when_it_ended(slack, clien
         id=7,
         user=ADMIN,
         source="slack",
-        command="status <!channel> <https://evil.example|click here> & more",
+        command="status <!channel> <@U0ALICE> <https://evil.example|click here> & more",
         spec="status",
         playbook="status.yml",
         values={},
@@ -265,9 +265,11 @@ def test_app_home_shows_a_hostile_command_as_text_and_when_it_ended(slack, clien
     [result] = [
         b["text"]["text"] for b in slack.home(ADMIN)["blocks"] if "status" in str(b.get("text"))
     ]
-    assert "&lt;!channel&gt; &lt;https://evil.example|click here&gt; &amp; more" in result
+    # A typed mention is shown as words (‹ ›), never as a live mention: not even our own form.
+    assert "‹!channel› ‹@U0ALICE› ‹https://evil.example|click here› &amp; more" in result
     assert "&lt;!here&gt; wake up" in result
     assert "<!channel>" not in result and "<!here>" not in result and "<https" not in result
+    assert "<@U0ALICE>" not in result
     assert result.endswith(" · <!date^1764583020^{date_short_pretty} {time}|2025-12-01 09:57 UTC>")
 
 
