@@ -203,7 +203,8 @@ class Ledger:
         manual: float,
         tz: str,
     ) -> Entry:
-        """A bot job: the requester's hands-on time as operating, the toil saved kept apart."""
+        """A bot job: the requester's hands-on time as operating, the toil saved kept apart
+        (nothing saved when ``manual`` is 0: the job did not do the manual task)."""
         entry = self.add(
             user,
             Kind.OPERATING,
@@ -221,7 +222,8 @@ class Ledger:
             "seconds": max(0.0, manual - hands_on),
             "hands_on": hands_on,
         }
-        self.r.zadd(Keys.toil_saved, {json.dumps(saved): finished})
+        if manual > 0:
+            self.r.zadd(Keys.toil_saved, {json.dumps(saved): finished})
         return entry
 
     def saved_between(self, start: float, end: float) -> list[dict[str, Any]]:

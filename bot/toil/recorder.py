@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from bot.execution.jobs import Jobs
-from bot.execution.records import JobRecord
+from bot.execution.records import JobRecord, JobStatus
 from bot.toil.ledger import Ledger
 from bot.toil.settings import ToilSettings
 
@@ -27,8 +27,11 @@ class ToilRecorder:
         """Nothing to record until the job ends."""
 
     def job_finished(self, jobs: Jobs, record: JobRecord) -> None:
-        """The requester's hands-on time goes in the ledger; the time the job saved apart."""
+        """The requester's hands-on time goes in the ledger; the time the job saved apart,
+        only for a job that did the work: succeeded, and not a ``--check`` run (a failed,
+        cancelled or timed-out job, or a dry run, saved nobody the manual task)."""
         spec = record.spec
+        did_the_work = record.status is JobStatus.SUCCEEDED and not record.check_mode
         Ledger(jobs.r).record_job(
             record.user,
             record.id,
@@ -36,6 +39,6 @@ class ToilRecorder:
             spec if spec in self.toil.categories else "general",
             time.time(),
             self.toil.hands_on,
-            (record.manual_minutes or 0) * 60,
+            (record.manual_minutes or 0) * 60 if did_the_work else 0.0,
             self.timezone,
         )

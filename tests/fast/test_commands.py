@@ -181,3 +181,22 @@ def test_a_flag_typed_with_a_phones_dash_runs_as_the_flag(harness, fake):
     refused = harness.say("patch web-01 \u2014chek", OPERATOR)
     assert 2 == harness.last_exit
     assert "`\u2014chek` is not an option of this command. Did you mean `--check`" in refused
+
+
+def test_only_a_job_that_did_the_work_counts_as_toil_saved(harness, fake, r):
+    """A failed job and a `--check` run cost their requester hands-on time like any job, but
+    saved nobody the manual task: only the succeeded real run is credited as saved."""
+    import time
+
+    from bot.toil.ledger import Ledger
+
+    fake.fail("web-02", "disk full")
+    harness.say("patch web-02", OPERATOR)  # fails
+    harness.say("patch db-01 --check", OPERATOR, confirm=False)  # a dry run
+    harness.say("patch db-01", OPERATOR)  # does the work
+    ledger = Ledger(r)
+    window = (time.time() - 3600, time.time() + 60)
+    assert 3 == len(ledger.between(*window))  # hands-on time for every job
+    [saved] = ledger.saved_between(*window)
+    assert (3, "patch") == (saved["job"], saved["spec"])
+    assert saved["seconds"] > 0
