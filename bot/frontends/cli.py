@@ -91,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     ti = tl_sub.add_parser("import", help="add entries from a CSV or JSON export, all or none")
     ti.add_argument("file", help="user,kind,category,start,end,note rows (.csv or .json)")
     te = tl_sub.add_parser("export", help="print entries as CSV or JSON")
-    te.add_argument("--since", required=True, help="a date (team midnight) or ISO time")
+    te.add_argument(
+        "--since", required=True, help="a date (team midnight), an ISO time or an age (7d)"
+    )
     te.add_argument("--until", help="a date or ISO time (default: now)")
     te.add_argument("--format", choices=("csv", "json"), default="csv", help="default csv")
     au = sub.add_parser("audit", help="the audit log: `toilbot audit verify`, `export --since 7d`")

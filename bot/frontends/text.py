@@ -161,8 +161,8 @@ def unreadable_file(path: str, reason: str) -> str:
 
 def bad_since(text: str) -> str:
     return (
-        f"`{text}` is not a date or time (write 2026-11-01, or 2026-11-01T09:00:00+01:00); "
-        "a date starts at midnight in the team's timezone."
+        f"`{text}` is not a date, time or age (write 2026-11-01, 2026-11-01T09:00:00+01:00 "
+        "or 7d); a date starts at midnight in the team's timezone."
     )
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import re
+import time
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 from bot.platform.errors import ToilbotError
 from bot.platform.ids import USER_ID
+from bot.platform.schema import parse_duration
 from bot.toil import text
 from bot.toil.ledger import MAX_ENTRY, Ledger
 from bot.toil.model import Entry, Kind, Source
@@ -59,13 +61,27 @@ def _instant(value: str) -> float | None:
     return moment.timestamp()
 
 
-def instant_or_date(value: str, tz: str) -> float | None:
-    """An ISO time with offset, or a date meaning its midnight in ``tz``."""
+def instant_or_date(value: str, tz: str, now: float | None = None) -> float | None:
+    """An ISO time with offset, a date meaning its midnight in ``tz``, or an age before
+    ``now`` ('7d', '12h', '90m'), as `toilbot audit export --since` takes them."""
+    age = _age(value.strip().lower())
+    if age is not None:
+        return (time.time() if now is None else now) - age
     try:
         day = dt.date.fromisoformat(value.strip())
     except ValueError:
         return _instant(value)
     return dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(tz)).timestamp()
+
+
+def _age(value: str) -> int | None:
+    """'7d' -> seconds, or '12h', '90m', '1h30m'; None for anything else (a bare number too)."""
+    days = re.fullmatch(r"(\d{1,4})\s*d", value)
+    if days:
+        return int(days.group(1)) * 86400
+    if not value or value.isdigit():
+        return None
+    return parse_duration(value)
 
 
 def _iso(timestamp: float, tz: str) -> str:

@@ -88,7 +88,21 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_written(env, r, tmp_path):
     proc = toilbot_cli(env, "toil", "import", str(tmp_path / "missing.csv"))
     assert 2 == proc.returncode and "Cannot read" in proc.stderr
     proc = toilbot_cli(env, "toil", "export", "--since", "last tuesday")
-    assert 2 == proc.returncode and "is not a date or time" in proc.stderr
+    assert 2 == proc.returncode and "is not a date, time or age" in proc.stderr
+
+
+def test_export_since_takes_an_age_as_audit_export_does():
+    """`toil export --since 7d` (refused before, while `audit export --since 7d` worked)."""
+    from bot.toil.transfer import instant_or_date
+
+    now = 1_800_000_000.0
+    assert now - 7 * 86400 == instant_or_date("7d", "Europe/Oslo", now)
+    assert now - 5400 == instant_or_date("1h30m", "UTC", now)
+    assert instant_or_date("7", "UTC", now) is None  # a bare number is not an age
+    assert (
+        instant_or_date("2026-11-01", "UTC", now)
+        == dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp()
+    )
 
 
 def test_an_export_is_in_the_team_timezone_and_imports_to_the_same_instants():
