@@ -20,6 +20,7 @@ from bot.frontends import health
 from bot.frontends import text as frontend_text
 from bot.frontends.console import EXIT_CONFIG, EXIT_REFUSED, Session, console
 from bot.frontends.terminal import Terminal
+from bot.frontends.toil_files import toil_export, toil_import
 from bot.frontends.wiring import assemble
 from bot.pipeline.bot import Bot
 from bot.pipeline.settings import Settings
@@ -157,7 +158,7 @@ def _dispatch(
     if args.command in ("serve", "socket", "run"):
         return _slack(args, settings, store, assembly)
     if args.command == "toil":
-        toil = {"summary": _toil_summary, "import": _toil_import, "export": _toil_export}
+        toil = {"summary": _toil_summary, "import": toil_import, "export": toil_export}
         return toil.get(args.toil_command, _toil_report)(args, settings, store)
     if args.command == "audit":
         return _audit(args, settings, bot)
@@ -307,47 +308,6 @@ def _toil_summary(args: argparse.Namespace, settings: Settings, store: Store) ->
             ),
             file=sys.stderr,
         )
-    return 0
-
-
-def _toil_import(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    from pathlib import Path
-
-    from bot.toil.ledger import Ledger
-    from bot.toil.transfer import ImportRefused, import_rows, read_rows
-
-    try:
-        content = Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(frontend_text.unreadable_file(args.file, str(exc)), file=sys.stderr)
-        return EXIT_REFUSED
-    fmt = "json" if args.file.lower().endswith(".json") else "csv"
-    try:
-        rows = read_rows(content, fmt, settings.toil.categories)
-    except ImportRefused as exc:
-        print(frontend_text.import_refused(args.file, exc.problems), file=sys.stderr)
-        return EXIT_REFUSED
-    entries = import_rows(Ledger(store.redis), rows, settings.timezone)
-    print(
-        frontend_text.imported(len(entries), args.file, f"#{entries[0].id}", f"#{entries[-1].id}")
-    )
-    return 0
-
-
-def _toil_export(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    from bot.toil.ledger import Ledger
-    from bot.toil.transfer import export_entries, instant_or_date
-
-    since = instant_or_date(args.since, settings.timezone)
-    if since is None:
-        print(frontend_text.bad_since(args.since), file=sys.stderr)
-        return EXIT_REFUSED
-    until = instant_or_date(args.until, settings.timezone) if args.until else time.time()
-    if until is None:
-        print(frontend_text.bad_since(args.until), file=sys.stderr)
-        return EXIT_REFUSED
-    entries = Ledger(store.redis).between(since, until)
-    sys.stdout.write(export_entries(entries, args.format, settings.timezone))
     return 0
 
 

@@ -151,8 +151,13 @@ def import_refused(path: str, problems: Sequence[str]) -> str:
     )
 
 
-def imported(count: int, path: str, first: str, last: str) -> str:
-    return f"Imported {count} entries from {path} ({first} to {last})."
+def imported(count: int, path: str, first: str, last: str, held: int = 0) -> str:
+    already = f" {held} were in the ledger already and were left as they are." if held else ""
+    return f"Imported {count} entries from {path} ({first} to {last}).{already}"
+
+
+def nothing_new(path: str, held: int) -> str:
+    return f"Nothing imported from {path}: its {held} entries are in the ledger already."
 
 
 def unreadable_file(path: str, reason: str) -> str:

@@ -168,6 +168,23 @@ def read_rows(content: str, fmt: str, categories: Iterable[str]) -> list[Row]:
     return rows
 
 
+def not_yet_in(ledger: Ledger, rows: list[Row]) -> tuple[list[Row], int]:
+    """The rows the ledger does not hold yet, and how many it does: importing a file twice
+    adds nothing the second time (the same person, kind, category, start, end and note)."""
+    if not rows:
+        return [], 0
+    held = {
+        (e.user, e.kind, e.category, round(e.start), round(e.end), e.note)
+        for e in ledger.between(min(r.start for r in rows), max(r.end for r in rows))
+    }
+    new = [
+        r
+        for r in rows
+        if (r.user, r.kind, r.category, round(r.start), round(r.end), r.note) not in held
+    ]
+    return new, len(rows) - len(new)
+
+
 def import_rows(ledger: Ledger, rows: list[Row], team_tz: str) -> list[Entry]:
     """Write every row as an entry in one transaction, in file order (later rows win overlaps)."""
     zones = Zones(ledger.r, team_tz)

@@ -58,6 +58,10 @@ def test_exec_logs_and_an_import_of_their_export_give_identical_reports(env, r, 
     assert before == run(env, "toil", "report", "--week", week, "--json")
     assert before_text == run(env, "exec", "--user", ADMIN, "toil report --weeks 2")
     assert exported == run(env, "toil", "export", "--since", day[0], "--format", fmt)
+    # The same file again adds nothing (it used to double every row).
+    again = run(env, "toil", "import", str(path))
+    assert f"Nothing imported from {path}: its 6 entries are in the ledger already." in again
+    assert before == run(env, "toil", "report", "--week", week, "--json")
 
 
 def test_bad_rows_are_reported_by_line_and_nothing_is_written(env, r, tmp_path):
