@@ -226,3 +226,15 @@ def chart_alt_text(summary: Summary) -> str:
     weeks = ", ".join(f"{week_short(r.week)} {_shown(r.shown)}" for r in summary.weeks)
     head = chart_headline(summary.weeks[-1].shown, week_short(summary.week), summary.change)
     return f"{head}. Operating share per week: {weeks}."
+
+
+def overlaps(entry_id: int, covered: Sequence[tuple[int, str, str, float]]) -> str:
+    """A new entry covers part of the person's earlier ones: the newest counts there."""
+    parts = ", ".join(
+        f"{hours(seconds)} of entry {other} ({kind}, {category})"
+        for other, kind, category, seconds in covered
+    )
+    return (
+        f"Entry {entry_id} overlaps {parts}: where they overlap, entry {entry_id} counts. "
+        f"If that is wrong, `toil undo` takes entry {entry_id} back."
+    )

@@ -159,3 +159,15 @@ def test_report_on_a_person_by_slack_mention_with_a_phone_dash(r, settings):
     with pytest.raises(ParseError) as caught:
         say(ledger, settings, ADMIN, "report —week 2")  # not a flag of report: refused as before
     assert "Usage: `toil report [@user|team] [--weeks N]`" in str(caught.value)
+
+
+def test_a_log_over_an_earlier_entry_says_what_it_covers(harness: Harness):
+    """`toil log 2h coding` then `toil log 90m overhead meetings`: the second covers 1h30m of
+    the first, and says so when it is logged (before, `toil me` silently showed 30m of coding)."""
+    assert "Logged entry 1" in harness.say("toil log 2h coding", ADMIN)
+    second = harness.say("toil log 90m overhead meetings", ADMIN)
+    assert "Logged entry 2" in second
+    assert "Entry 2 overlaps 1h30m of entry 1 (coding," in second
+    assert "where they overlap, entry 2 counts" in second and "toil undo" in second
+    third = harness.say("toil log 30m operating incident on 2026-01-05", ADMIN)
+    assert "overlaps" not in third  # another day: nothing covered

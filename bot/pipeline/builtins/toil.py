@@ -19,6 +19,7 @@ from bot.platform.schema import parse_duration
 from bot.platform.words import suggest
 from bot.toil.ledger import Ledger, LedgerError
 from bot.toil.model import Kind, Source
+from bot.toil.overlaps import overlap_note
 from bot.toil.ratio import Figures, split_time, team
 from bot.toil.weeks import previous, week_bounds, week_label, week_of
 from bot.toil.zones import Zones, valid_zone
@@ -125,13 +126,15 @@ def _log(ledger: Ledger, settings: Settings, user: str, words: list[str], now: f
     category, note = _category_and_note(settings, rest)
     start, end = _span(amount, day, zone, now)
     entry = ledger.add(user, kind, category, start, end, tz, Source.LOG, note)
-    return builtin_text.toil_logged(
+    logged = builtin_text.toil_logged(
         entry.id,
         kind.value,
         category,
         entry.seconds,
         dt.datetime.fromtimestamp(start, zone).strftime("%a %d %b %H:%M"),
     )
+    covered = overlap_note(ledger, entry)  # said now, not found in a report later
+    return f"{logged}\n{covered}" if covered else logged
 
 
 def _span(amount: str, day: dt.date, zone: zoneinfo.ZoneInfo, now: float) -> tuple[float, float]:
