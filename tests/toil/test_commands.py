@@ -171,3 +171,12 @@ def test_a_log_over_an_earlier_entry_says_what_it_covers(harness: Harness):
     assert "where they overlap, entry 2 counts" in second and "toil undo" in second
     third = harness.say("toil log 30m operating incident on 2026-01-05", ADMIN)
     assert "overlaps" not in third  # another day: nothing covered
+
+
+def test_an_overnight_span_ends_the_next_day(harness: Harness, r):
+    """`toil log 23:00-01:00 operating incident on 2026-01-05` is two hours from the 5th to
+    the 6th (it was refused before)."""
+    out = harness.say("toil log 23:00-01:00 operating incident on 2026-01-05", ADMIN)
+    assert "Logged entry 1: 2h of operating (incident) from Mon 05 Jan 23:00." in out
+    [entry] = Ledger(r).between(0, 2e9)
+    assert 7200 == entry.end - entry.start

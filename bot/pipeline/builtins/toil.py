@@ -143,8 +143,15 @@ def _span(amount: str, day: dt.date, zone: zoneinfo.ZoneInfo, now: float) -> tup
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
             raise ParseError(builtin_text.bad_span(amount, USAGE["log"]))
+        # 23:00-01:00 ends the next day; 11:00-09:00 (22 hours) is read as a slip, refused
+        overnight = (h2, m2) < (h1, m1) and (24 * 60 - (h1 * 60 + m1) + h2 * 60 + m2) <= 12 * 60
+        if overnight and day == dt.datetime.fromtimestamp(now, zone).date():
+            first = dt.datetime.combine(day, dt.time(h1, m1), tzinfo=zone).timestamp()
+            if first > now:
+                day -= dt.timedelta(days=1)  # typed after midnight: last night's span
         start = dt.datetime.combine(day, dt.time(h1, m1), tzinfo=zone).timestamp()
-        end = dt.datetime.combine(day, dt.time(h2, m2), tzinfo=zone).timestamp()
+        last = day + dt.timedelta(days=1) if overnight else day
+        end = dt.datetime.combine(last, dt.time(h2, m2), tzinfo=zone).timestamp()
         return start, end
     seconds = parse_duration(amount) if len(amount) < 12 else None
     if not seconds:
