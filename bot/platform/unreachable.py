@@ -24,6 +24,7 @@ def log_failure(log: logging.Logger, what: str, *args: object) -> None:
     """Call inside ``except``: a warning for a Redis outage, else the traceback."""
     exc = sys.exc_info()[1]
     if is_outage(exc):
-        log.warning(f"{what}: Redis is unreachable ({exc}); trying again", *args)
+        reason = str(exc).replace("%", "%%")  # the message is a format string: keep it one
+        log.warning(f"{what}: Redis is unreachable ({reason}); trying again", *args)
     else:
         log.exception(what, *args)
