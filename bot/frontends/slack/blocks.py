@@ -145,7 +145,7 @@ def job_blocks(record: JobRecord, output: list[str] | None = None) -> JobView:
         *_sections("\n".join(table), code=True),
         _context(slack_text.full_output(record.id)),
     ]
-    actions = [] if record.status.terminal else [_cancel_button(record.id)]
+    actions = [] if record.status.terminal else [cancel_button(record.id)]
     complete = (
         len(blocks) + len(actions) <= MAX_BLOCKS
         and text_length(blocks) + text_length(actions) <= TEXT_BUDGET
@@ -177,7 +177,8 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(text)}]}
 
 
-def _cancel_button(job_id: int) -> Block:
+def cancel_button(job_id: int) -> Block:
+    """Cancel, with Slack's confirmation dialog: a job message's and App Home's."""
     return {
         "type": "button",
         "action_id": "toilbot_cancel_job",

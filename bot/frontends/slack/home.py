@@ -17,6 +17,7 @@ from bot.frontends.slack.blocks import (
     MAX_BLOCKS,
     TEXT_BUDGET,
     Block,
+    cancel_button,
     section,
     stop_timer_block,
     text_length,
@@ -26,22 +27,6 @@ from bot.platform.formatting import typed, when
 
 RUNNING_SHOWN = 10
 RECENT_SHOWN = 15
-
-
-def _cancel_button(job_id: int) -> Block:
-    return {
-        "type": "button",
-        "action_id": "toilbot_cancel_job",
-        "text": {"type": "plain_text", "text": "Cancel job"},
-        "style": "danger",
-        "value": str(job_id),
-        "confirm": {
-            "title": {"type": "plain_text", "text": f"Cancel job {job_id}?"},
-            "text": {"type": "mrkdwn", "text": "The Ansible run is stopped where it is."},
-            "confirm": {"type": "plain_text", "text": "Cancel it"},
-            "deny": {"type": "plain_text", "text": "Keep it running"},
-        },
-    }
 
 
 def _result(record: JobRecord) -> Block:
@@ -74,7 +59,7 @@ def home_view(
         started = record.started_at or record.created_at
         job = escape(f"{render.summary_line(record)}\n`{typed(record.command)}`")
         blocks.append(section(Mrkdwn(f"{job} · {slack_text.home_since(when(started))}")))
-        blocks.append({"type": "actions", "elements": [_cancel_button(record.id)]})
+        blocks.append({"type": "actions", "elements": [cancel_button(record.id)]})
     blocks.append({"type": "divider"})
     blocks.append(section(slack_text.home_recent(bool(recent))))
     for record in recent[:RECENT_SHOWN]:
